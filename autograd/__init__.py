@@ -1,0 +1,34 @@
+"""chainrule's engine: scalar `Value`s that record their graph and apply the chain rule backward."""
+
+from .anomaly import AnomalyError
+from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
+from .graph import (
+    backward,
+    grad,
+    reverse_topological_order,
+    topological_order,
+    zero_grad,
+)
+from .ops import OPS, Op, register
+from .value import Value, apply, sum
+
+__all__ = [
+    "OPS",
+    "AnomalyError",
+    "Op",
+    "Scope",
+    "Value",
+    "apply",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "register",
+    "reverse_topological_order",
+    "scope",
+    "sum",
+    "topological_order",
+    "zero_grad",
+]

@@ -1,0 +1,148 @@
+"""Walking a graph without recursion, and the chain rule over it.
+
+Every walk here uses an explicit stack, so a chain of a million nodes needs no deeper Python
+stack than a chain of three. Graph walks key on identity: `Value` never defines `__eq__`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import context
+from .ops import OPS
+from .value import Value
+
+
+def operands(v: Value) -> list[Value]:
+    """The Value operands of `v` that backward reaches (constants not yet materialised are skipped)."""
+    return [a for a in v._args if type(a) is not float]
+
+
+def reverse_topological_order(*roots: Value) -> list[Value]:
+    """Every node reachable from `roots`, each one listed before all of its operands."""
+    # Pass 1: how many times is each node used as an operand inside this graph?
+    uses: dict[Value, int] = dict.fromkeys(roots, 0)
+    stack = list(uses)
+    while stack:
+        for a in stack.pop()._args:
+            if type(a) is float:
+                continue
+            if a in uses:
+                uses[a] += 1
+            else:
+                uses[a] = 1
+                stack.append(a)
+    # Pass 2 (Kahn): a node is ready once every node that uses it has been listed.
+    order: list[Value] = []
+    ready = [r for r in uses if uses[r] == 0]
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        for a in v._args:
+            if type(a) is float:
+                continue
+            n = uses[a] - 1
+            uses[a] = n
+            if n == 0:
+                ready.append(a)
+    return order
+
+
+def topological_order(*roots: Value) -> list[Value]:
+    """Every node reachable from `roots`, each one listed after all of its operands."""
+    order = reverse_topological_order(*roots)
+    order.reverse()
+    return order
+
+
+def zero_grad(*roots: Value) -> None:
+    """Set grad = 0 on every node of the graphs of `roots`."""
+    for v in reverse_topological_order(*roots):
+        v.grad = 0.0
+
+
+def _propagate(order: list[Value], create_graph: bool) -> None:
+    """The chain rule: push each node's grad to its operands, in reverse topological order.
+
+    Expects every intermediate grad to be 0 and the roots' grads to hold their seeds. Leaves
+    accumulate into whatever grad they already had. With create_graph the local derivatives
+    come from the same rules applied to Values, so every gradient becomes a differentiable Value.
+    """
+    check = context.current().anomaly
+    for v in order:
+        args = v._args
+        if not args:
+            continue
+        g = v.grad
+        df = OPS[v.op].df
+        if create_graph:
+            local = df(v, *args)
+        elif len(args) == 2:
+            a, b = args
+            local = df(v.data, a if type(a) is float else a.data, b if type(b) is float else b.data)
+        else:
+            local = df(v.data, *[a if type(a) is float else a.data for a in args])
+        if check:
+            from .anomaly import backward_anomaly
+
+            backward_anomaly(v, g, local, order[:1])
+        for a, d in zip(args, local):
+            if type(a) is float:
+                continue
+            if create_graph and type(a.grad) is float and a.grad == 0.0:
+                a.grad = g * d  # start from the contribution itself, not from a `0 + ...` node
+            else:
+                a.grad += g * d
+
+
+def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None:
+    """Set v.grad = d root / d v for every v in root's graph.
+
+    Intermediate nodes show this pass's gradient; leaves accumulate across passes until zeroed.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    order = reverse_topological_order(root)
+    for v in order:
+        if v._args:
+            v.grad = 0.0
+    if root._args:
+        root.grad = grad
+    else:
+        root.grad += grad
+    _propagate(order, create_graph)
+
+
+def grad(
+    outputs: Value | Sequence[Value],
+    inputs: Value | Sequence[Value],
+    create_graph: bool = False,
+) -> Any:
+    """d sum(outputs) / d input for each input, returned without touching any `.grad`.
+
+    An input that the outputs do not depend on gets 0. With create_graph=True every gradient is
+    a Value (a constant becomes a leaf), ready to be differentiated again.
+    """
+    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for x in (*outs, *ins):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad() needs Values, got {type(x).__name__}")
+    order = reverse_topological_order(*outs)
+    # Run the one chain-rule loop on borrowed .grad slots, then give every node its grad back.
+    saved = [v.grad for v in order]
+    try:
+        for v in order:
+            v.grad = 0.0
+        for r in outs:
+            r.grad += 1.0
+        _propagate(order, create_graph)
+        in_graph = set(order)
+        result = [x.grad if x in in_graph else 0.0 for x in ins]
+    finally:
+        for v, g in zip(order, saved):
+            v.grad = g
+    if create_graph:
+        result = [g if isinstance(g, Value) else Value(g) for g in result]
+    return result[0] if isinstance(inputs, Value) else result

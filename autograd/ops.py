@@ -1,0 +1,197 @@
+"""The derivative-rule table: one entry per op, holding its forward and its local derivatives.
+
+Every rule is written with operations that work on plain floats *and* on `Value`s. Backward
+calls the rules on floats to get numbers; `grad(..., create_graph=True)` calls the very same
+rules on `Value`s, so the derivatives themselves become graphs that can be differentiated again.
+
+Floats follow IEEE-754 as numpy does: log(0) = -inf, log(-1) = nan, exp(1000) = inf,
+1/0 = inf, 0/0 = nan and (-8) ** (1/3) = nan. No rule raises a math-domain error.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+INF = math.inf
+NAN = math.nan
+
+# `Any` below means "a float or a Value": the rules are duck-typed on purpose.
+Scalar = Any
+
+
+@dataclass(frozen=True)
+class Op:
+    """One rule: `f` computes the output from input floats, `df(out, *inputs)` the local derivatives.
+
+    `df` returns one entry per input: d out / d input_i. It receives the output too, because
+    several derivatives are cheapest in terms of it (exp' = exp, tanh' = 1 - tanh^2).
+    `kinks(*inputs)` lists, per input, the points where the op is not differentiable, so that a
+    gradient check can tell a kink from a wrong derivative.
+    """
+
+    name: str
+    f: Callable[..., float]
+    df: Callable[..., Sequence[Scalar]]
+    doc: str
+    arity: int  # -1 means any number of inputs
+    kinks: Callable[..., Sequence[Sequence[float]]] | None = None
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add `op` to the table; names are unique, so a clash is an error rather than a silent swap."""
+    if op.name in OPS:
+        raise ValueError(f"an op named {op.name!r} is already registered")
+    OPS[op.name] = op
+    return op
+
+
+# ---- IEEE-754 float helpers: Python's math raises where numpy returns inf or nan ----
+
+
+def _np_fallback(fn: Callable[..., Any], *args: float) -> float:
+    with np.errstate(all="ignore"):
+        return float(fn(*(np.float64(a) for a in args)))
+
+
+def fdiv(a: float, b: float) -> float:
+    """a / b with 1/0 = inf and 0/0 = nan."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        return _np_fallback(np.divide, a, b)
+
+
+def fpow(a: float, b: float) -> float:
+    """a ** b, real-valued: a negative base with a fractional exponent gives nan, not a complex."""
+    try:
+        return math.pow(a, b)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return _np_fallback(np.power, a, b)
+
+
+def fexp(a: float) -> float:
+    """e ** a, overflowing to inf."""
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return INF
+
+
+def flog(a: float) -> float:
+    """Natural log: log(0) = -inf, log(negative) = nan."""
+    if a > 0:
+        return math.log(a)
+    return -INF if a == 0 else NAN
+
+
+def fsigmoid(a: float) -> float:
+    """1 / (1 + e^-a), in the form that cannot overflow for either sign of a."""
+    if a >= 0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = fexp(a)
+    return e / (1.0 + e)
+
+
+def frelu(a: float) -> float:
+    """max(0, a), passing nan through as numpy.maximum does."""
+    return 0.0 if a <= 0 else a
+
+
+# ---- helpers the rules use, valid for floats and Values alike ----
+
+
+def div(a: Scalar, b: Scalar) -> Scalar:
+    """a / b on floats (IEEE) or Values (a graph node)."""
+    if type(a) is float and type(b) is float:
+        return fdiv(a, b)
+    return a / b
+
+
+def log(a: Scalar) -> Scalar:
+    """log(a) on a float or a Value."""
+    return flog(a) if type(a) is float else a.log()
+
+
+def pow_(a: Scalar, b: Scalar) -> Scalar:
+    """a ** b on floats (IEEE, real-valued) or Values."""
+    if type(a) is float and type(b) is float:
+        return fpow(a, b)
+    return a**b
+
+
+def data(a: Scalar) -> float:
+    """The number inside a Value, or the float itself; used where a rule is piecewise constant."""
+    return a if type(a) is float else a.data
+
+
+# ---- the table ----
+
+register(Op("add", operator.add, lambda out, a, b: (1.0, 1.0), "f(a, b) = a + b; df/da = 1, df/db = 1", 2))
+register(Op("sub", operator.sub, lambda out, a, b: (1.0, -1.0), "f(a, b) = a - b; df/da = 1, df/db = -1", 2))
+register(Op("mul", operator.mul, lambda out, a, b: (b, a), "f(a, b) = a * b; df/da = b, df/db = a", 2))
+register(
+    Op(
+        "div",
+        fdiv,
+        lambda out, a, b: (div(1.0, b), -div(out, b)),
+        "f(a, b) = a / b; df/da = 1 / b, df/db = -a / b^2 = -f / b",
+        2,
+        kinks=lambda a, b: ((), (0.0,)),
+    )
+)
+register(Op("neg", operator.neg, lambda out, a: (-1.0,), "f(a) = -a; df/da = -1", 1))
+
+
+def _pow_df(out: Scalar, a: Scalar, b: Scalar) -> tuple[Scalar, Scalar]:
+    # d/db of 0 ** b is 0 for b > 0 (the limit), where out * log(a) would give 0 * -inf = nan.
+    db = 0.0 if data(a) == 0.0 else out * log(a)
+    return b * pow_(a, b - 1.0), db
+
+
+register(
+    Op(
+        "pow",
+        fpow,
+        _pow_df,
+        "f(a, b) = a ** b; df/da = b * a^(b - 1), df/db = a^b * log(a)",
+        2,
+        kinks=lambda a, b: ((0.0,), ()),
+    )
+)
+register(Op("exp", fexp, lambda out, a: (out,), "f(a) = e^a; df/da = e^a = f", 1))
+register(
+    Op("log", flog, lambda out, a: (div(1.0, a),), "f(a) = ln a; df/da = 1 / a", 1, kinks=lambda a: ((0.0,),))
+)
+register(Op("tanh", math.tanh, lambda out, a: (1.0 - out * out,), "f(a) = tanh a; df/da = 1 - f^2", 1))
+register(Op("sigmoid", fsigmoid, lambda out, a: (out * (1.0 - out),), "f(a) = 1 / (1 + e^-a); df/da = f (1 - f)", 1))
+register(
+    Op(
+        "relu",
+        frelu,
+        # The step is piecewise constant, so it is a float even when `a` is a Value: its own
+        # derivative is 0 almost everywhere, which is exactly what second order needs.
+        lambda out, a: (1.0 if data(a) > 0 else 0.0,),
+        "f(a) = max(0, a); df/da = 1 if a > 0 else 0",
+        1,
+        kinks=lambda a: ((0.0,),),
+    )
+)
+register(Op("square", lambda a: a * a, lambda out, a: (2.0 * a,), "f(a) = a^2; df/da = 2a", 1))
+register(
+    Op(
+        "sum",
+        lambda *xs: sum(xs, 0.0),
+        lambda out, *xs: (1.0,) * len(xs),
+        "f(x_1, ..., x_n) = x_1 + ... + x_n; df/dx_i = 1",
+        -1,
+    )
+)

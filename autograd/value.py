@@ -1,0 +1,242 @@
+"""`Value`: a scalar that records the op and operands that produced it."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+from . import context
+from .ops import OPS, Op
+
+_new = object.__new__
+_STATE = context.STATE
+
+
+class Value:
+    """A real number in a computation graph: `data`, `grad`, and the `op` and `parents` that made it."""
+
+    # `_args` holds the operands. A constant operand (the 2 in `x * 2`) is kept as a bare float
+    # until someone reads `parents`: most graphs are never inspected, and a float costs no node
+    # to allocate, walk or backpropagate into.
+    __slots__ = ("data", "grad", "label", "op", "_args", "scope")
+
+    data: float
+    grad: Any  # a float, or a Value after backward(create_graph=True)
+    label: str
+    op: str
+    _args: tuple[Any, ...]
+    scope: context.Scope | None
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        self.data = real(data, "Value()")
+        if not isinstance(label, str):
+            raise TypeError(f"Value() label must be a str, got {type(label).__name__}")
+        self.grad = 0.0
+        self.label = label
+        self.op = ""
+        self._args = ()
+        self.scope = None
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The operands, in operand order; constants appear as leaf Values."""
+        args = self._args
+        if any(type(a) is float for a in args):
+            # Materialise constants once, so that every later read returns the same objects.
+            args = tuple(_constant(a) if type(a) is float else a for a in args)
+            self._args = args
+        return args
+
+    def __repr__(self) -> str:
+        label = f"label={self.label!r}, " if self.label else ""
+        return f"Value({label}data={self.data!r}, grad={self.grad!r})"
+
+    # ---- arithmetic: each Python operator is one node of its own op ----
+
+    def __add__(self, other: Any) -> Value:
+        return _binary(_ADD, self, other)
+
+    def __radd__(self, other: Any) -> Value:
+        return _binary_reflected(_ADD, other, self)
+
+    def __sub__(self, other: Any) -> Value:
+        return _binary(_SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Value:
+        return _binary_reflected(_SUB, other, self)
+
+    def __mul__(self, other: Any) -> Value:
+        return _binary(_MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Value:
+        return _binary_reflected(_MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Value:
+        return _binary(_DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Value:
+        return _binary_reflected(_DIV, other, self)
+
+    def __pow__(self, other: Any) -> Value:
+        return _binary(_POW, self, other)
+
+    def __rpow__(self, other: Any) -> Value:
+        return _binary_reflected(_POW, other, self)
+
+    def __neg__(self) -> Value:
+        return _node(_NEG(self.data), "neg", (self,))
+
+    def __pos__(self) -> Value:
+        return self
+
+    # ---- unary functions ----
+
+    def exp(self) -> Value:
+        """e ** self."""
+        return _node(_EXP(self.data), "exp", (self,))
+
+    def log(self) -> Value:
+        """Natural logarithm of self."""
+        return _node(_LOG(self.data), "log", (self,))
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent of self."""
+        return _node(_TANH(self.data), "tanh", (self,))
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e ** -self)."""
+        return _node(_SIGMOID(self.data), "sigmoid", (self,))
+
+    def relu(self) -> Value:
+        """max(0, self)."""
+        return _node(_RELU(self.data), "relu", (self,))
+
+    def square(self) -> Value:
+        """self * self, as one node."""
+        return _node(_SQUARE(self.data), "square", (self,))
+
+    # ---- gradients ----
+
+    def backward(self, grad: float = 1.0, create_graph: bool = False) -> None:
+        """Set v.grad = d self / d v for every v in self's graph (leaves accumulate across calls)."""
+        from .graph import backward
+
+        backward(self, grad, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        """Set the gradient of every node in self's graph to 0."""
+        from .graph import zero_grad
+
+        zero_grad(self)
+
+    def detach(self) -> Value:
+        """A new leaf with the same data and label, cut off from self's graph."""
+        return Value(self.data, self.label)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True when no op produced this value (an input, a parameter or a constant)."""
+        return not self._args
+
+
+# ---- node creation: the hot path, kept free of validation ----
+
+
+def real(x: Any, who: str = "Value()") -> float:
+    """`x` as a float, or a TypeError naming its type when it is not a real number."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real):
+        return float(x)
+    if isinstance(x, Value):
+        raise TypeError(f"{who} needs a real number, got Value; use .data or .detach()")
+    hint = "; use .item() for a one-element array" if hasattr(x, "item") else ""
+    raise TypeError(f"{who} needs a real number, got {type(x).__name__}{hint}")
+
+
+def _constant(x: float) -> Value:
+    v = _new(Value)
+    v.data, v.grad, v.label, v.op, v._args, v.scope = x, 0.0, "", "", (), None
+    return v
+
+
+def _node(data: float, op: str, args: tuple[Any, ...]) -> Value:
+    state = _STATE.get()
+    if state is not None:
+        return _node_with_state(state, data, op, args)
+    v = _new(Value)
+    v.data, v.grad, v.label, v.op, v._args, v.scope = data, 0.0, "", op, args, None
+    return v
+
+
+def _node_with_state(state: context.State, data: float, op: str, args: tuple[Any, ...]) -> Value:
+    if state.anomaly and data - data != 0.0:  # inf - inf and nan - nan are nan: not finite
+        from .anomaly import forward_anomaly
+
+        forward_anomaly(op, data, args)
+    if not state.grad_enabled:
+        return Value(data)
+    v = _new(Value)
+    v.data, v.grad, v.label, v.op, v._args, v.scope = data, 0.0, "", op, args, state.scope
+    return v
+
+
+def _operand(x: Any) -> Any:
+    """A Value or a float constant for the graph, or None when `x` is not a real number."""
+    if type(x) is float or isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real):
+        return float(x)
+    return None
+
+
+def _binary(op: Op, a: Value, b: Any) -> Value:
+    if type(b) is not Value:
+        b = _operand(b)
+        if b is None:
+            return NotImplemented
+        if type(b) is float:
+            return _node(op.f(a.data, b), op.name, (a, b))
+    return _node(op.f(a.data, b.data), op.name, (a, b))
+
+
+def _binary_reflected(op: Op, a: Any, b: Value) -> Value:
+    a = _operand(a)
+    if a is None:
+        return NotImplemented
+    ad = a if type(a) is float else a.data
+    return _node(op.f(ad, b.data), op.name, (a, b))
+
+
+def apply(op: Op | str, *inputs: Any) -> Value:
+    """Apply a registered op to Values or numbers, recording one node."""
+    if isinstance(op, str):
+        op = OPS[op]
+    if op.arity >= 0 and len(inputs) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
+    args = []
+    for x in inputs:
+        a = _operand(x)
+        if a is None:
+            raise TypeError(f"{op.name} needs Values or real numbers, got {type(x).__name__}")
+        args.append(a)
+    datas = [a if type(a) is float else a.data for a in args]
+    return _node(op.f(*datas), op.name, tuple(args))
+
+
+def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python's and numpy's
+    """One n-ary node: f(x_1, ..., x_n) = x_1 + ... + x_n."""
+    values = list(values)
+    args = tuple(v if type(v) is Value else _operand(v) for v in values)
+    for a in args:
+        if a is None:
+            bad = next(v for v in values if _operand(v) is None)
+            raise TypeError(f"sum needs Values or real numbers, got {type(bad).__name__}")
+    return _node(_SUM(*[a if type(a) is float else a.data for a in args]), "sum", args)
+
+
+_ADD, _SUB, _MUL, _DIV, _POW = (OPS[n] for n in ("add", "sub", "mul", "div", "pow"))
+_NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (
+    OPS[n].f for n in ("neg", "exp", "log", "tanh", "sigmoid", "relu", "square", "sum")
+)

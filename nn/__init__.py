@@ -1,0 +1,1 @@
+"""Layers, losses and optimisers built on `autograd.Value`."""

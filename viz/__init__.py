@@ -1,0 +1,1 @@
+"""Graphviz drawings of `autograd` computation graphs."""
