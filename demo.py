@@ -27,7 +27,9 @@ def neuron(
     return loss, a, z, products
 
 
-def train_seed_neuron(steps: int = 200, lr: float = 0.001) -> tuple[list[Value], Value, list[float]]:
+def train_seed_neuron(
+    steps: int = 200, lr: float = 0.001
+) -> tuple[list[Value], Value, list[float]]:
     """Train the seed's neuron with gradient descent, p <- p - lr * dloss/dp, and return the losses."""
     weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
     bias = Value(1.0, "b")

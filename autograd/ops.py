@@ -135,9 +135,27 @@ def data(a: Scalar) -> float:
 
 # ---- the table ----
 
-register(Op("add", operator.add, lambda out, a, b: (1.0, 1.0), "f(a, b) = a + b; df/da = 1, df/db = 1", 2))
-register(Op("sub", operator.sub, lambda out, a, b: (1.0, -1.0), "f(a, b) = a - b; df/da = 1, df/db = -1", 2))
-register(Op("mul", operator.mul, lambda out, a, b: (b, a), "f(a, b) = a * b; df/da = b, df/db = a", 2))
+register(
+    Op(
+        "add",
+        operator.add,
+        lambda out, a, b: (1.0, 1.0),
+        "f(a, b) = a + b; df/da = 1, df/db = 1",
+        2,
+    )
+)
+register(
+    Op(
+        "sub",
+        operator.sub,
+        lambda out, a, b: (1.0, -1.0),
+        "f(a, b) = a - b; df/da = 1, df/db = -1",
+        2,
+    )
+)
+register(
+    Op("mul", operator.mul, lambda out, a, b: (b, a), "f(a, b) = a * b; df/da = b, df/db = a", 2)
+)
 register(
     Op(
         "div",
@@ -169,10 +187,27 @@ register(
 )
 register(Op("exp", fexp, lambda out, a: (out,), "f(a) = e^a; df/da = e^a = f", 1))
 register(
-    Op("log", flog, lambda out, a: (div(1.0, a),), "f(a) = ln a; df/da = 1 / a", 1, kinks=lambda a: ((0.0,),))
+    Op(
+        "log",
+        flog,
+        lambda out, a: (div(1.0, a),),
+        "f(a) = ln a; df/da = 1 / a",
+        1,
+        kinks=lambda a: ((0.0,),),
+    )
 )
-register(Op("tanh", math.tanh, lambda out, a: (1.0 - out * out,), "f(a) = tanh a; df/da = 1 - f^2", 1))
-register(Op("sigmoid", fsigmoid, lambda out, a: (out * (1.0 - out),), "f(a) = 1 / (1 + e^-a); df/da = f (1 - f)", 1))
+register(
+    Op("tanh", math.tanh, lambda out, a: (1.0 - out * out,), "f(a) = tanh a; df/da = 1 - f^2", 1)
+)
+register(
+    Op(
+        "sigmoid",
+        fsigmoid,
+        lambda out, a: (out * (1.0 - out),),
+        "f(a) = 1 / (1 + e^-a); df/da = f (1 - f)",
+        1,
+    )
+)
 register(
     Op(
         "relu",

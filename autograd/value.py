@@ -120,15 +120,15 @@ class Value:
 
     def backward(self, grad: float = 1.0, create_graph: bool = False) -> None:
         """Set v.grad = d self / d v for every v in self's graph (leaves accumulate across calls)."""
-        from .graph import backward
+        from . import graph
 
-        backward(self, grad, create_graph=create_graph)
+        graph.backward(self, grad, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         """Set the gradient of every node in self's graph to 0."""
-        from .graph import zero_grad
+        from . import graph
 
-        zero_grad(self)
+        graph.zero_grad(self)
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from self's graph."""

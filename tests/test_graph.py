@@ -1,0 +1,147 @@
+"""Backward over whole graphs: the known traps, repeated passes, ordering and depth."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+import pathlib
+import sys
+
+import pytest
+
+import autograd as ag
+from autograd import Value
+
+
+def test_reused_node_accumulates() -> None:
+    a = Value(1.5)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad == 4.0 and b.grad == 2.0 and c.grad == 1.0
+
+
+def test_diamond() -> None:
+    x = Value(3.0)
+    y = (x + x) * x  # 2x^2 -> 4x
+    y.backward()
+    assert x.grad == 12.0
+
+
+def test_one_node_feeding_two_branches() -> None:
+    x = Value(0.5)
+    h = x.tanh()
+    y = h.exp() + h.square() * 3.0  # dy/dx = (e^h + 6h)(1 - h^2)
+    y.backward()
+    th = math.tanh(0.5)
+    assert x.grad == pytest.approx((math.exp(th) + 6 * th) * (1 - th * th), rel=1e-14)
+    assert h.grad == pytest.approx(math.exp(th) + 6 * th, rel=1e-14)
+
+
+def test_same_operand_twice_in_one_node() -> None:
+    x = Value(3.0)
+    (x * x).backward()
+    assert x.grad == 6.0
+    y = Value(2.0)
+    ag.sum([y, y, y]).backward()
+    assert y.grad == 3.0
+
+
+def test_repeated_backward_intermediates_show_this_pass_leaves_accumulate() -> None:
+    x = Value(2.0)
+    h = x * 3.0
+    y = h.square()  # y = 9x^2, dy/dx = 18x = 36, dy/dh = 2h = 12
+    y.backward()
+    assert (x.grad, h.grad, y.grad) == (36.0, 12.0, 1.0)
+    y.backward()
+    assert (x.grad, h.grad, y.grad) == (72.0, 12.0, 1.0)
+    ag.zero_grad(y)
+    assert (x.grad, h.grad, y.grad) == (0.0, 0.0, 0.0)
+    y.backward()
+    assert x.grad == 36.0
+    x.zero_grad()
+    assert x.grad == 0.0
+
+
+def test_backward_with_a_seed_gradient() -> None:
+    x = Value(2.0)
+    (x * 5.0).backward(grad=0.5)
+    assert x.grad == 2.5
+
+
+def test_backward_on_a_leaf() -> None:
+    x = Value(2.0)
+    x.backward()
+    x.backward()
+    assert x.grad == 2.0
+
+
+def test_backward_needs_a_value() -> None:
+    with pytest.raises(TypeError, match="backward\\(\\) needs a Value, got float"):
+        ag.backward(1.0)  # type: ignore[arg-type]
+
+
+def test_topological_orders() -> None:
+    x = Value(1.0, "x")
+    y = Value(2.0, "y")
+    s = x * y
+    t = s + x
+    u = t * s
+    order = ag.topological_order(u)
+    pos = {id(v): i for i, v in enumerate(order)}
+    assert len(order) == 5
+    for v in order:
+        for p in v.parents:
+            assert pos[id(p)] < pos[id(v)]
+    assert ag.reverse_topological_order(u) == order[::-1]
+
+
+def test_grad_does_not_touch_dot_grad() -> None:
+    x = Value(3.0)
+    y = Value(4.0)
+    z = x * y + x
+    x.grad = 7.0
+    gx, gy = ag.grad(z, [x, y])
+    assert (gx, gy) == (5.0, 3.0)
+    assert (x.grad, y.grad, z.grad) == (7.0, 0.0, 0.0)
+    unrelated = Value(1.0)
+    assert ag.grad(z, unrelated) == 0.0
+
+
+def test_million_node_chain_under_the_default_recursion_limit() -> None:
+    limit = sys.getrecursionlimit()
+    x0 = Value(1.0)
+    x = x0
+    for _ in range(500_000):  # two op nodes per step
+        x = x * 1.0000001 + 0.5
+    x.backward()
+    assert sys.getrecursionlimit() == limit
+    assert x0.grad == pytest.approx(1.0000001**500_000, rel=1e-9)
+    assert len(ag.topological_order(x)) == 1_000_001
+
+
+def test_autograd_has_no_recursive_function() -> None:
+    """No function in autograd/ calls itself (a graph walk by recursion fails past ~1,000 nodes)."""
+    package = pathlib.Path(inspect.getfile(ag)).parent
+    offenders = []
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                for call in ast.walk(fn):
+                    if (
+                        isinstance(call, ast.Call)
+                        and isinstance(call.func, ast.Name)
+                        and call.func.id == fn.name
+                    ):
+                        offenders.append(f"{path.name}:{fn.name}")
+    assert offenders == []
+
+
+def test_autograd_imports_neither_nn_nor_viz_nor_graphviz() -> None:
+    import subprocess
+
+    code = "import sys, autograd; print(sorted(m for m in ('nn', 'viz', 'graphviz') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,220 @@
+"""The `Value` API: construction, the op each operator records, bad input and IEEE-754 edges."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Value, no_grad
+
+
+def test_fields_and_repr() -> None:
+    x = Value(2, label="x")
+    assert (x.data, x.grad, x.label, x.op, x.parents) == (2.0, 0.0, "x", "", ())
+    assert type(x.data) is float
+    assert repr(x) == "Value(label='x', data=2.0, grad=0.0)"
+    assert repr(Value(1.5)) == "Value(data=1.5, grad=0.0)"
+
+
+@pytest.mark.parametrize(
+    "number", [3, 2.5, np.float64(2.5), np.float32(2.5), np.int64(3), Fraction(1, 4), True]
+)
+def test_accepts_real_numbers(number: object) -> None:
+    assert Value(number).data == float(number)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ("3", "str"),
+        (None, "NoneType"),
+        ([1], "list"),
+        (1j, "complex"),
+        (np.array([1.0]), "ndarray"),
+    ],
+)
+def test_rejects_non_real_with_the_type_named(bad: object, name: str) -> None:
+    with pytest.raises(TypeError, match=rf"Value\(\) needs a real number, got {name}"):
+        Value(bad)
+
+
+def test_rejects_value_in_value_and_bad_label() -> None:
+    with pytest.raises(TypeError, match="got Value"):
+        Value(Value(1.0))
+    with pytest.raises(TypeError, match="label must be a str, got int"):
+        Value(1.0, label=3)  # type: ignore[arg-type]
+
+
+def test_operand_of_wrong_type_is_pythons_usual_type_error() -> None:
+    with pytest.raises(TypeError, match="unsupported operand"):
+        Value(1) + "a"  # type: ignore[operator]
+    with pytest.raises(TypeError, match="unsupported operand"):
+        "a" - Value(1)  # type: ignore[operator]
+    with pytest.raises(TypeError, match="sum needs Values or real numbers, got str"):
+        ag.sum([Value(1.0), "a"])
+
+
+a, b = 3.0, -2.0
+CASES = [
+    # (expression, op, expected data, operand datas)
+    (lambda x, y: x + y, "add", a + b, (a, b)),
+    (lambda x, y: x - y, "sub", a - b, (a, b)),
+    (lambda x, y: x * y, "mul", a * b, (a, b)),
+    (lambda x, y: x / y, "div", a / b, (a, b)),
+    (lambda x, y: x**y, "pow", a**b, (a, b)),
+    (lambda x, y: -x, "neg", -a, (a,)),
+    (lambda x, y: x**2, "pow", a**2, (a, 2.0)),
+    (lambda x, y: 2**x, "pow", 2**a, (2.0, a)),
+    (lambda x, y: 3 - x, "sub", 3 - a, (3.0, a)),
+    (lambda x, y: 1 / x, "div", 1 / a, (1.0, a)),
+    (lambda x, y: 5 + x, "add", 5 + a, (5.0, a)),
+    (lambda x, y: 4 * x, "mul", 4 * a, (4.0, a)),
+    (lambda x, y: x.exp(), "exp", math.exp(a), (a,)),
+    (lambda x, y: x.log(), "log", math.log(a), (a,)),
+    (lambda x, y: x.tanh(), "tanh", math.tanh(a), (a,)),
+    (lambda x, y: x.sigmoid(), "sigmoid", 1 / (1 + math.exp(-a)), (a,)),
+    (lambda x, y: y.relu(), "relu", 0.0, (b,)),
+    (lambda x, y: x.square(), "square", a * a, (a,)),
+    (lambda x, y: ag.sum([x, y, x, 1.5]), "sum", a + b + a + 1.5, (a, b, a, 1.5)),
+]
+
+
+@pytest.mark.parametrize(("expr", "op", "expected", "operands"), CASES)
+def test_each_operator_is_one_node_of_its_own_op(expr, op, expected, operands) -> None:  # type: ignore[no-untyped-def]
+    x, y = Value(a, "x"), Value(b, "y")
+    out = expr(x, y)
+    assert out.op == op
+    assert out.data == pytest.approx(expected, rel=1e-15)
+    assert tuple(p.data for p in out.parents) == operands
+    # Every parent is a Value; the Values we passed in appear as themselves.
+    assert all(isinstance(p, Value) for p in out.parents)
+    for p in out.parents:
+        if p.label:
+            assert p is (x if p.label == "x" else y)
+
+
+def test_parents_are_stable_and_constants_become_leaves() -> None:
+    x = Value(2.0)
+    y = x * 3
+    first = y.parents
+    assert first is y.parents
+    assert first[0] is x and first[1].op == "" and first[1].data == 3.0
+    y.backward()
+    assert x.grad == 3.0 and first[1].grad == 2.0  # a materialised constant takes part like a leaf
+
+
+def test_numpy_scalar_on_the_left() -> None:
+    x = Value(2.0)
+    out = np.float64(3.0) * x
+    assert isinstance(out, Value) and out.op == "mul" and out.data == 6.0
+
+
+IEEE = [
+    (lambda: Value(0.0).log(), -math.inf),
+    (lambda: Value(-1.0).log(), math.nan),
+    (lambda: Value(-8.0) ** (1 / 3), math.nan),
+    (lambda: Value(1000.0).exp(), math.inf),
+    (lambda: 1 / Value(0.0), math.inf),
+    (lambda: -1 / Value(0.0), -math.inf),
+    (lambda: Value(0.0) / 0, math.nan),
+    (lambda: Value(0.0) ** -1, math.inf),
+    (lambda: Value(10.0) ** 400, math.inf),
+    (lambda: Value(-10.0) ** 401, -math.inf),
+    (lambda: Value(-1000.0).sigmoid(), 0.0),
+    (lambda: Value(math.nan).relu(), math.nan),
+    (lambda: Value(math.inf) - math.inf, math.nan),
+]
+
+
+@pytest.mark.parametrize(("make", "expected"), IEEE)
+def test_domain_edges_follow_ieee_like_numpy(make, expected) -> None:  # type: ignore[no-untyped-def]
+    out = make()
+    assert type(out.data) is float  # never a complex number
+    if math.isnan(expected):
+        assert math.isnan(out.data)
+    else:
+        assert out.data == expected
+
+
+def test_domain_edges_in_backward() -> None:
+    x = Value(0.0)
+    x.log().backward()
+    assert x.grad == math.inf  # d log x / dx = 1/x at 0
+    y = Value(0.0)
+    (1 / y).backward()
+    assert y.grad == -math.inf  # d(1/y)/dy = -1/y^2, and -1/0 is -inf in numpy
+    z = Value(-8.0)
+    (z ** (1 / 3)).backward()
+    assert math.isnan(z.grad)  # (1/3) * (-8)^(-2/3) is not real
+    w = Value(0.0)
+    (w**0.5).backward()
+    assert w.grad == math.inf  # 0.5 * 0^-0.5
+
+
+def test_no_grad_records_leaves_and_restores() -> None:
+    x = Value(2.0)
+    with no_grad():
+        assert not ag.is_grad_enabled()
+        y = x * x + 1
+        assert y.op == "" and y.parents == () and y.data == 5.0
+        with ag.enable_grad():
+            z = x * 2
+            assert z.op == "mul"
+    assert ag.is_grad_enabled()
+    assert (x * x).op == "mul"
+
+
+def test_no_grad_does_not_leak_across_threads() -> None:
+    import threading
+
+    seen: list[str] = []
+
+    def worker() -> None:
+        seen.append((Value(1.0) * 2).op)
+
+    with no_grad():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        seen.append((Value(1.0) * 2).op)
+    assert seen == ["mul", ""]
+
+
+def test_no_grad_does_not_leak_across_asyncio_tasks() -> None:
+    import asyncio
+
+    async def recording() -> str:
+        await asyncio.sleep(0)
+        return (Value(1.0) * 2).op
+
+    async def silent() -> str:
+        with no_grad():
+            await asyncio.sleep(0)
+            return (Value(1.0) * 2).op
+
+    async def main() -> list[str]:
+        return list(await asyncio.gather(silent(), recording(), silent()))
+
+    assert asyncio.run(main()) == ["", "mul", ""]
+
+
+def test_detach_cuts_the_graph() -> None:
+    x = Value(3.0, "x")
+    y = x * x
+    d = y.detach()
+    assert (d.data, d.op, d.parents, d.label) == (9.0, "", (), "")
+    (d * x).backward()
+    assert x.grad == 9.0 and y.grad == 0.0
+
+
+def test_scope_tags_nodes() -> None:
+    x = Value(1.0)
+    with ag.scope("layer", owner="L") as outer, ag.scope("neuron 0") as inner:
+        y = x * 2
+    z = y + 1
+    assert y.scope is inner and inner.parent is outer and inner.path == ("layer", "neuron 0")
+    assert outer.owner == "L" and z.scope is None and x.scope is None
