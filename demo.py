@@ -1,9 +1,19 @@
-"""`make demo`: the seed notebook's single ReLU neuron, trained by the engine instead of by hand."""
+"""`make demo`: the seed notebook's neuron and layer, computed by the engine and drawn as graphs.
+
+Writes out/neuron.svg, out/neuron.png, out/layer.svg and out/layer.png, then prints where they
+are next to the seed's hand-derived numbers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import autograd as ag
 from autograd import Value
+from viz import render
+
+OUT = Path(__file__).resolve().parent / "out"
 
 # The seed's cell 3 printed these after 200 steps (its np.dot returned float32, see README).
 SEED_WEIGHTS = [-3.3990955, -0.20180899, 0.80271349]
@@ -12,7 +22,7 @@ SEED_FIRST_LOSSES = [36.0, 33.872397424621624, 31.87054345809546]
 
 
 def neuron(
-    weights: list[Value], bias: Value, inputs: list[float]
+    weights: Sequence[Value], bias: Value, inputs: Sequence[float | Value]
 ) -> tuple[Value, Value, Value, list[Value]]:
     """The seed's neuron: loss = relu(w0 x0 + w1 x1 + w2 x2 + b)^2, with every node labelled."""
     products = [w * x for w, x in zip(weights, inputs)]
@@ -46,6 +56,60 @@ def train_seed_neuron(
     return weights, bias, losses
 
 
+def layer(
+    W: Sequence[Sequence[Value]], B: Sequence[Value], X: Sequence[Value]
+) -> tuple[Value, list[Value], list[Value], Value]:
+    """The seed's layer (cells 6 and 9): Z = W.X + B, A = relu(Z), y = sum(A), loss = y^2.
+
+    Each neuron's nodes are made inside `autograd.scope`, so the drawing frames them.
+    """
+    Z, A = [], []
+    with ag.scope("layer"):
+        for i, (w_i, b_i) in enumerate(zip(W, B), start=1):
+            with ag.scope(f"neuron {i}"):
+                products = [w * x for w, x in zip(w_i, X)]
+                for p, w, x in zip(products, w_i, X):
+                    p.label = f"{w.label}*{x.label}"
+                z = ag.sum([*products, b_i])
+                z.label = f"z{i}"
+                a = z.relu()
+                a.label = f"a{i}"
+            Z.append(z)
+            A.append(a)
+    y = ag.sum(A)
+    y.label = "y"
+    loss = y.square()
+    loss.label = "loss"
+    return loss, Z, A, y
+
+
+def seed_layer() -> tuple[Value, list[list[Value]], list[Value], list[Value]]:
+    """The seed's layer with its numbers, after one forward and one backward pass."""
+    x = [1.0, 2.0, 3.0, 4.0]
+    w = [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], [0.9, 1.0, 1.1, 1.2]]
+    b = [0.1, 0.2, 0.3]
+    # Labels follow the seed's notation: w_in is neuron i's weight for input n, from 1.
+    X = [Value(v, f"x{n}") for n, v in enumerate(x, start=1)]
+    W = [[Value(v, f"w{i}{n}") for n, v in enumerate(row, start=1)] for i, row in enumerate(w, 1)]
+    B = [Value(v, f"b{i}") for i, v in enumerate(b, start=1)]
+    loss, *_ = layer(W, B, X)
+    loss.backward()
+    return loss, W, B, X
+
+
+def draw_seed_examples() -> list[Path]:
+    """Render the seed's neuron (w0's chain highlighted) and layer (x2's three paths)."""
+    weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
+    inputs = [Value(x, f"x{i}") for i, x in enumerate([1.0, -2.0, 3.0])]
+    loss, *_ = neuron(weights, Value(1.0, "b"), inputs)
+    loss.backward()
+    files = render(loss, OUT / "neuron", highlight=weights[0])
+    loss, _, _, X = seed_layer()
+    # Six significant digits show the seed's 466.56 and 77.76 exactly.
+    files += render(loss, OUT / "layer", highlight=X[1], fmt="{:.6g}")
+    return files
+
+
 def main() -> None:
     weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
     bias = Value(1.0, "b")
@@ -54,6 +118,15 @@ def main() -> None:
     print("The seed's neuron, one backward pass (the seed derives 12, -24, 36 and 12 by hand):")
     for p in (*weights, bias):
         print(f"  d loss / d {p.label:<2} = {p.grad:g}")
+
+    loss, W, B, X = seed_layer()
+    print(f"\nThe seed's layer, one forward and backward pass (the seed prints loss {466.56}):")
+    print(f"  loss = {loss.data:.10g}")
+    print("  d loss / d W =")
+    for row in W:
+        print("    " + "  ".join(f"{w.grad:8.4g}" for w in row))
+    print("  d loss / d B = " + "  ".join(f"{b.grad:.4g}" for b in B))
+    print("  d loss / d X = " + "  ".join(f"{x.grad:.4g}" for x in X))
 
     weights, bias, losses = train_seed_neuron()
     print("\nAfter 200 steps of gradient descent (lr = 0.001):")
@@ -66,6 +139,15 @@ def main() -> None:
     print(
         "\nThe bias differs from the seed's in the 11th digit: the seed ran after nnfs.init(),"
         "\nwhich makes np.dot return float32; in float64 the bias is 0.6009044964039991."
+    )
+
+    files = draw_seed_examples()
+    print("\nDrawings of the two graphs after backward() (open them in a browser or viewer):")
+    for f in files:
+        print(f"  {f}")
+    print(
+        "  neuron: the purple path is the seed's chain for w0: 12 x 1 x 1 x 1 = 12."
+        "\n  layer:  the purple paths are the three ways x2 reaches the loss, one per neuron."
     )
 
 

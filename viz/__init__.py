@@ -1,1 +1,10 @@
-"""Graphviz drawings of `autograd` computation graphs."""
+"""Graphviz drawings of `autograd` computation graphs, with data, gradients and the chain rule.
+
+`to_dot` is pure (graph -> DOT text, no Graphviz needed); `draw_graph` wraps it in a
+`graphviz.Digraph`, which Jupyter shows inline as SVG; `render` writes svg, png and pdf files.
+"""
+
+from .dot import DEFAULT_MAX_NODES, GraphTooLarge, to_dot
+from .render import FORMATS, draw_graph, render
+
+__all__ = ["DEFAULT_MAX_NODES", "FORMATS", "GraphTooLarge", "draw_graph", "render", "to_dot"]

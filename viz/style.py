@@ -1,0 +1,106 @@
+"""How a drawing looks: safe label text, number formatting, and the gradient colour scale."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# ---- label text ----------------------------------------------------------------------------
+
+_XML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+
+
+def _escape_char(c: str) -> str:
+    code = ord(c)
+    if c in _XML_SPECIAL:
+        return _XML_SPECIAL[c]
+    if 0x20 <= code < 0x7F:
+        return c
+    if c == "\t":
+        return " "
+    # XML cannot carry control characters, lone surrogates or the two non-characters even as
+    # entities, so those are shown the way Python writes them (`\x07`) instead of dropped.
+    if code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF):
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    # Everything else is written as a character reference: the DOT stays pure ASCII, so no
+    # encoding setting anywhere can garble it.
+    return f"&#{code};"
+
+
+def html_text(text: str) -> str:
+    """`text` as the content of a Graphviz HTML-like label: it renders as written, line by line.
+
+    Inside `label=<...>` only XML markup is special, and every markup character is escaped here,
+    so no text can close the label, start a new attribute or add nodes and edges.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<BR/>".join("".join(_escape_char(c) for c in line) for line in lines)
+
+
+# ---- numbers -------------------------------------------------------------------------------
+
+Formatter = Callable[[float], str]
+
+
+def number_formatter(fmt: str | Formatter) -> Formatter:
+    """A function float -> str from a format string such as "{:.4g}", or the callable itself."""
+    if callable(fmt):
+        f = fmt
+    elif isinstance(fmt, str):
+
+        def f(x: float) -> str:
+            return fmt.format(x)
+
+    else:
+        raise TypeError(f"fmt must be a format string like '{{:.4g}}' or a callable, got {fmt!r}")
+    try:
+        sample = f(-1.5)
+    except (ValueError, IndexError, KeyError, TypeError) as e:
+        raise ValueError(f"fmt {fmt!r} cannot format a float: {e}") from None
+    if not isinstance(sample, str):
+        raise TypeError(f"fmt {fmt!r} must return a str, got {type(sample).__name__}")
+    return f
+
+
+# ---- gradient colours ----------------------------------------------------------------------
+
+# Four steps per sign of a light diverging palette (after ColorBrewer's Reds and Blues), light
+# enough that black text stays readable on the strongest step.
+POSITIVE = ("#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a")
+NEGATIVE = ("#eff3ff", "#c6dbef", "#9ecae1", "#6baed6")
+ZERO = "#ffffff"
+NOT_A_NUMBER = "#d9d9d9"
+OP_FILL = "#f0f0f0"
+GROUP_FILL = "#fff7bc"
+HIGHLIGHT = "#7b3294"
+MUTED = "#737373"
+
+
+@dataclass(frozen=True)
+class GradScale:
+    """Maps a gradient to a fill colour: its sign picks red or blue, |grad| / top picks the step."""
+
+    top: float  # the largest finite |grad| among the drawn nodes
+
+    def step(self, grad: float) -> int:
+        """0 for grad = 0, else 1..4: the quarter of [0, top] that |grad| falls in."""
+        if grad == 0.0 or math.isnan(grad):
+            return 0
+        if self.top == 0.0 or math.isinf(grad):
+            return len(POSITIVE)
+        return max(1, min(len(POSITIVE), math.ceil(len(POSITIVE) * abs(grad) / self.top)))
+
+    def colour(self, grad: float) -> str:
+        """The fill colour for a node whose grad is `grad`."""
+        if math.isnan(grad):
+            return NOT_A_NUMBER
+        s = self.step(grad)
+        if s == 0:
+            return ZERO
+        return (POSITIVE if grad > 0 else NEGATIVE)[s - 1]
+
+    def bounds(self, step: int) -> tuple[float, float]:
+        """The range of |grad| that gets `step` (1..4): (lower, upper]."""
+        n = len(POSITIVE)
+        return self.top * (step - 1) / n, self.top * step / n

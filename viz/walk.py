@@ -1,0 +1,148 @@
+"""A read-only view of a computation graph, built from public attributes only.
+
+The visualiser never touches engine internals: it reads `data`, `grad`, `label`, `op`,
+`parents` and `scope`, as a user could. Every walk is iterative and keys on identity, so a
+graph of a million nodes needs no deeper Python stack than a graph of three.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from autograd import OPS, Value
+
+
+@dataclass
+class Graph:
+    """The nodes reachable from `roots`, numbered in a stable topological order (operands first).
+
+    `parents[i]` lists the numbers of node i's operands in operand order (a repeated operand,
+    as in x * x, appears twice). Numbers depend only on the graph's shape and operand order,
+    never on `id()`, so two identically built graphs get identical numbers.
+    """
+
+    roots: list[Value]
+    nodes: list[Value]
+    index: dict[Value, int]
+    parents: list[tuple[int, ...]]
+    _users: list[list[int]] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def users(self) -> list[list[int]]:
+        """`users[i]` lists the nodes that take node i as an operand (once per operand slot)."""
+        if self._users is None:
+            users: list[list[int]] = [[] for _ in self.nodes]
+            for i, ps in enumerate(self.parents):
+                for p in ps:
+                    users[p].append(i)
+            self._users = users
+        return self._users
+
+    def local_derivatives(self, i: int) -> list[float] | None:
+        """d node_i / d operand_j for each operand slot j, from the op's rule; None if unknown."""
+        v = self.nodes[i]
+        op = OPS.get(v.op)
+        if op is None or not self.parents[i]:
+            return None
+        local = op.df(v.data, *[self.nodes[p].data for p in self.parents[i]])
+        return [as_float(d) for d in local]
+
+
+def as_float(x: object) -> float:
+    """A number for display: a Value (as after create_graph=True) shows its data."""
+    if isinstance(x, Value):
+        return x.data
+    return float(x)  # type: ignore[arg-type]
+
+
+def walk(roots: Value | Iterable[Value]) -> Graph:
+    """Every node reachable from `roots` over `parents`, in depth-first post-order."""
+    root_list = [roots] if isinstance(roots, Value) else list(roots)
+    if not root_list:
+        raise ValueError("draw a graph from at least one Value; got no roots")
+    for r in root_list:
+        if not isinstance(r, Value):
+            raise TypeError(f"the graph's root must be an autograd.Value, got {type(r).__name__}")
+    nodes: list[Value] = []
+    index: dict[Value, int] = {}
+    operands: dict[Value, tuple[Value, ...]] = {}
+    # (node, expanded): a node is numbered once all of its operands are, which gives a
+    # topological order; operands are pushed in reverse so the first operand is visited first.
+    stack: list[tuple[Value, bool]] = [(r, False) for r in reversed(root_list)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            if v not in index:
+                index[v] = len(nodes)
+                nodes.append(v)
+            continue
+        if v in operands:
+            continue
+        ps = v.parents
+        operands[v] = ps
+        stack.append((v, True))
+        for p in reversed(ps):
+            if p not in operands:
+                stack.append((p, False))
+    parents = [tuple(index[p] for p in operands[v]) for v in nodes]
+    return Graph(root_list, nodes, index, parents)
+
+
+def reaching(g: Graph, target: int) -> list[bool]:
+    """on[i] is True when some path from a root down through operands ends at `target`."""
+    on = [False] * len(g)
+    on[target] = True
+    # Operands come first in the order, so one forward sweep settles every node.
+    for i in range(target + 1, len(g)):
+        on[i] = any(on[p] for p in g.parents[i])
+    return on
+
+
+def count_paths(g: Graph, target: int, on: Sequence[bool], cap: int) -> int:
+    """How many root-to-target paths there are, counted up to `cap` (more reads as cap)."""
+    count = [0] * len(g)
+    count[target] = 1
+    for i in range(target + 1, len(g)):
+        if on[i]:
+            count[i] = min(cap, sum(count[p] for p in g.parents[i]))
+    return min(cap, sum(count[i] for i in {g.index[r] for r in g.roots}))
+
+
+def enumerate_paths(g: Graph, target: int, on: Sequence[bool]) -> list[list[tuple[int, int]]]:
+    """Every root-to-target path as a list of (node, operand slot) steps, root first.
+
+    Only call this when `count_paths` says the number is small: it lists each path in full.
+    """
+    paths: list[list[tuple[int, int]]] = []
+    seen_roots: set[int] = set()
+    for r in g.roots:
+        ri = g.index[r]
+        if ri in seen_roots or not on[ri]:
+            continue
+        seen_roots.add(ri)
+        stack: list[tuple[int, list[tuple[int, int]]]] = [(ri, [])]
+        while stack:
+            i, steps = stack.pop()
+            if i == target:
+                paths.append(steps)
+                continue
+            # Reverse so that paths come out in operand order.
+            for slot in reversed(range(len(g.parents[i]))):
+                p = g.parents[i][slot]
+                if on[p]:
+                    stack.append((p, [*steps, (i, slot)]))
+    return paths
+
+
+def finite_max_abs(xs: Iterable[float]) -> float:
+    """The largest finite |x|, or 0.0 when there is none."""
+    best = 0.0
+    for x in xs:
+        if math.isfinite(x) and abs(x) > best:
+            best = abs(x)
+    return best
