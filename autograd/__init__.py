@@ -2,6 +2,8 @@
 
 from .anomaly import AnomalyError
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
+from .custom import OpFunction, defop, unregister
+from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
 from .graph import (
     backward,
     grad,
@@ -15,14 +17,21 @@ from .value import Value, apply, sum
 __all__ = [
     "OPS",
     "AnomalyError",
+    "GradcheckError",
+    "KinkError",
+    "KinkWarning",
     "Op",
+    "OpFunction",
     "Scope",
     "Value",
     "apply",
     "backward",
+    "defop",
     "detect_anomaly",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradcheck_report",
     "is_grad_enabled",
     "no_grad",
     "register",
@@ -30,5 +39,6 @@ __all__ = [
     "scope",
     "sum",
     "topological_order",
+    "unregister",
     "zero_grad",
 ]

@@ -1,0 +1,363 @@
+"""`gradcheck`: compare the engine's gradients with central differences, input by input.
+
+The analytic gradient comes from one backward pass over the recorded graph. The numeric one is
+the central difference (f(x + eps) - f(x - eps)) / 2 eps, computed under `no_grad()` on plain
+Values, one input at a time. They must agree within |analytic - numeric| <= atol + rtol |numeric|
+(PyTorch's defaults: eps 1e-6, atol 1e-5, rtol 1e-3).
+
+Kinks. A central difference that straddles a point where an op is not differentiable (relu at 0)
+averages the two one-sided slopes, so it disagrees with every correct derivative. When an input
+disagrees, gradcheck asks the graph whether that input can reach a kink: it carries the input's
+tangent (d node / d input) forward through the recorded graph, and for every node whose op
+declares kinks it tests whether an eps step of the input moves the node's operand onto the kink.
+If one can, it compares the analytic gradient with both one-sided slopes,
+(f(x) - f(x - eps)) / eps and (f(x + eps) - f(x)) / eps:
+
+- it matches one side: the derivative is right and has picked a side (relu'(0) = 0 is the left
+  slope). gradcheck returns True and warns with a `KinkWarning` that names the kink;
+- it matches neither: the check is inconclusive there, and gradcheck raises `KinkError` (a
+  `GradcheckError`) that names the kink instead of calling the derivative wrong.
+
+An input that disagrees with no kink in reach raises a plain `GradcheckError`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .context import enable_grad, no_grad
+from .graph import grad, topological_order
+from .ops import OPS
+from .value import Value, real
+
+# An eps step of an input moves a node's operand by about |tangent| * eps; twice that leaves room
+# for the curvature the linear estimate ignores.
+_REACH = 2.0
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A node whose operand lies within an eps step of one of its op's non-differentiable points."""
+
+    node: str  # the node as a report shows it, for example "relu(h=0.0)"
+    op: str
+    operand: int  # which operand of the node sits near the kink
+    point: float  # where the op is not differentiable in that operand
+    at: float  # the operand's value
+
+    def __str__(self) -> str:
+        where = f" in its operand {self.operand}" if self.operand else ""
+        return f"{self.op}'s kink at {self.point:g}{where} (node {self.node})"
+
+
+@dataclass
+class Row:
+    """One input of the check: its value, both gradients, and the verdict."""
+
+    name: str
+    value: float
+    analytic: float
+    numeric: float
+    atol: float
+    rtol: float
+    kinks: list[Kink] = field(default_factory=list)
+    left: float = math.nan  # (f(x) - f(x - eps)) / eps, measured only near a kink
+    right: float = math.nan  # (f(x + eps) - f(x)) / eps, measured only near a kink
+
+    @property
+    def difference(self) -> float:
+        """|analytic - numeric|."""
+        return abs(self.analytic - self.numeric)
+
+    @property
+    def allowed(self) -> float:
+        """atol + rtol * |numeric|: the largest difference that still passes."""
+        return self.atol + self.rtol * abs(self.numeric)
+
+    def matches(self, numeric: float) -> bool:
+        """|analytic - numeric| <= atol + rtol * |numeric| (equal infinities match too)."""
+        a = self.analytic
+        return a == numeric or abs(a - numeric) <= self.atol + self.rtol * abs(numeric)
+
+    @property
+    def side(self) -> str:
+        """Near a kink: 'left' or 'right' when the analytic gradient equals that one-sided slope."""
+        if self.kinks and self.matches(self.left):
+            return "left"
+        if self.kinks and self.matches(self.right):
+            return "right"
+        return ""
+
+    @property
+    def status(self) -> str:
+        """'ok', 'kink, left slope' / 'kink, right slope', 'kink, inconclusive' or 'MISMATCH'."""
+        if self.matches(self.numeric):
+            return "ok"
+        if self.kinks:
+            return f"kink, {self.side} slope" if self.side else "kink, inconclusive"
+        return "MISMATCH"
+
+    @property
+    def passed(self) -> bool:
+        """Agrees with the central difference, or with one one-sided slope at a kink."""
+        return self.status == "ok" or bool(self.side)
+
+
+@dataclass
+class GradcheckReport:
+    """Every input's analytic and numeric gradient; `str()` is the table gradcheck prints."""
+
+    output: float
+    rows: list[Row]
+    eps: float
+    atol: float
+    rtol: float
+
+    @property
+    def passed(self) -> bool:
+        """True when every row passed."""
+        return all(r.passed for r in self.rows)
+
+    @property
+    def at_kink(self) -> bool:
+        """True when every disagreement is explained by a kink within reach."""
+        return all(r.status == "ok" or r.kinks for r in self.rows)
+
+    def notes(self) -> list[str]:
+        """One sentence per input that sits near a kink and disagrees with the central difference."""
+        notes = []
+        for r in self.rows:
+            if r.status == "ok" or not r.kinks:
+                continue
+            kinks = "; ".join(str(k) for k in r.kinks)
+            slopes = f"left slope {r.left:.6g}, right slope {r.right:.6g}"
+            if r.side:
+                verdict = f"the analytic gradient {r.analytic:.6g} is the {r.side} slope"
+            else:
+                verdict = (
+                    f"the analytic gradient {r.analytic:.6g} matches neither side, so the check "
+                    f"is inconclusive here: move {r.name} away from the kink to test the derivative"
+                )
+            notes.append(
+                f"input {r.name} = {r.value!r} sits within eps of {kinks}: the derivative is "
+                f"one-sided there ({slopes}); {verdict}."
+            )
+        return notes
+
+    def __str__(self) -> str:
+        failed = sum(not r.passed for r in self.rows)
+        verdict = f"failed for {failed} of" if failed else "passed for all"
+        head = (
+            f"gradcheck {verdict} {len(self.rows)} input(s) at f = {self.output!r} "
+            f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g});\n"
+            f"a row passes when |analytic - numeric| <= atol + rtol * |numeric|"
+        )
+        header = ("input", "value", "analytic", "numeric", "|difference|", "allowed", "status")
+        table = [header] + [
+            (
+                r.name,
+                f"{r.value:.6g}",
+                f"{r.analytic:.10g}",
+                f"{r.numeric:.10g}",
+                f"{r.difference:.3g}",
+                f"{r.allowed:.3g}",
+                r.status,
+            )
+            for r in self.rows
+        ]
+        widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in table]
+        return "\n".join([head, *lines, *self.notes()])
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric gradients disagree; the message is a table with one row per input."""
+
+    def __init__(self, report: GradcheckReport) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+class KinkError(GradcheckError):
+    """Inconclusive: a disagreeing input sits within eps of a point where an op is not differentiable."""
+
+
+class KinkWarning(UserWarning):
+    """gradcheck passed on a one-sided derivative because an input sits within eps of a kink."""
+
+
+def gradcheck(
+    f: Callable[..., Value],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """True when d f / d x_i matches (f(x + eps e_i) - f(x - eps e_i)) / 2 eps for every input i.
+
+    `f` takes one Value per input and returns a Value; `inputs` are numbers or Values (only their
+    `.data` is used, and their `.grad` is left alone). Raises `GradcheckError` with a table of
+    both gradients per input, or `KinkError` when the disagreement sits at a kink and cannot be
+    settled there; warns with `KinkWarning` when it passes on a one-sided derivative at a kink.
+    """
+    report = gradcheck_report(f, inputs, eps=eps, atol=atol, rtol=rtol)
+    if not report.passed:
+        raise (KinkError if report.at_kink else GradcheckError)(report)
+    notes = report.notes()
+    if notes:
+        warnings.warn(KinkWarning("\n".join(notes)), stacklevel=2)
+    return True
+
+
+def gradcheck_report(
+    f: Callable[..., Value],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> GradcheckReport:
+    """The numbers gradcheck judges by, without raising: one `Row` per input."""
+    xs, names = _inputs(inputs)
+    eps, atol, rtol = (
+        _tolerance("eps", eps, True),
+        _tolerance("atol", atol),
+        _tolerance("rtol", rtol),
+    )
+    if not callable(f):
+        raise TypeError(f"gradcheck needs a callable f, got {type(f).__name__}")
+
+    with enable_grad():
+        leaves = [Value(x, label=n) for x, n in zip(xs, names)]
+        out = _call(f, leaves)
+        analytic = [float(g) for g in grad(out, leaves)]
+
+    rows = []
+    for i, x in enumerate(xs):
+        plus = _evaluate(f, xs, i, x + eps)
+        minus = _evaluate(f, xs, i, x - eps)
+        numeric = (plus - minus) / (2.0 * eps)
+        rows.append(Row(names[i], x, analytic[i], numeric, atol, rtol))
+
+    report = GradcheckReport(out.data, rows, eps, atol, rtol)
+    if all(r.status == "ok" for r in rows):
+        return report
+
+    # Only a disagreement pays for the kink search and the one-sided slopes.
+    reachable = kinks_in_reach(out, leaves, eps)
+    for i, r in enumerate(rows):
+        if r.status == "ok" or not reachable[i]:
+            continue
+        r.kinks = reachable[i]
+        r.left = (out.data - _evaluate(f, xs, i, xs[i] - eps)) / eps
+        r.right = (_evaluate(f, xs, i, xs[i] + eps) - out.data) / eps
+    return report
+
+
+def kinks_in_reach(out: Value, leaves: Sequence[Value], eps: float) -> list[list[Kink]]:
+    """Per leaf, the kinks of `out`'s graph that an eps step of that leaf can reach.
+
+    Forward-mode over the recorded graph: the tangent of node v along leaf i is d v / d leaf_i,
+    and an operand u of a kinked op reaches kink k when |u - k| <= 2 eps |d u / d leaf_i|.
+    """
+    n = len(leaves)
+    zero = (0.0,) * n
+    tangent: dict[Value, tuple[float, ...]] = {}
+    for i, leaf in enumerate(leaves):
+        tangent[leaf] = tuple(1.0 if j == i else 0.0 for j in range(n))
+    found: list[list[Kink]] = [[] for _ in range(n)]
+
+    for v in topological_order(out):
+        if v in tangent or not v._args:
+            continue
+        op = OPS[v.op]
+        args = v._args
+        datas = [a if type(a) is float else a.data for a in args]
+        ts = [zero if type(a) is float else tangent.get(a, zero) for a in args]
+        with no_grad():
+            local = [_number(d) for d in op.df(v.data, *datas)]
+        tangent[v] = tuple(
+            sum((d * t[i] for d, t in zip(local, ts) if t[i] != 0.0), 0.0) for i in range(n)
+        )
+        if op.kinks is None:
+            continue
+        for j, points in enumerate(op.kinks(*datas)):
+            for k in points:
+                distance = abs(datas[j] - k)
+                for i in range(n):
+                    step = _REACH * eps * abs(ts[j][i])
+                    if step > 0.0 and distance <= step:
+                        found[i].append(Kink(describe(v), v.op, j, k, datas[j]))
+    return found
+
+
+def describe(v: Value) -> str:
+    """A node as one line: its label or op, applied to its operands' labels and values."""
+    if not v._args:
+        return v.label or repr(v.data)
+    operands = []
+    for a in v._args:
+        if type(a) is float:
+            operands.append(repr(a))
+        else:
+            name = a.label or a.op or "leaf"
+            operands.append(f"{name}={a.data!r}")
+    call = f"{v.op}({', '.join(operands)})"
+    return f"{v.label} = {call}" if v.label else call
+
+
+# ---- helpers ----
+
+
+def _inputs(inputs: Any) -> tuple[list[float], list[str]]:
+    """The inputs' numbers and names (a Value's label, else x0, x1, ...)."""
+    if isinstance(inputs, (Value, numbers.Real)):
+        inputs = [inputs]
+    elif isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
+        raise TypeError(
+            f"gradcheck inputs must be a list of numbers or Values, got {type(inputs).__name__}"
+        )
+    xs: list[float] = []
+    names: list[str] = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Value):
+            xs.append(x.data)
+            names.append(x.label or f"x{i}")
+        else:
+            xs.append(real(x, f"gradcheck input {i}"))
+            names.append(f"x{i}")
+        if not math.isfinite(xs[-1]):
+            raise ValueError(f"gradcheck input {names[-1]} is {xs[-1]!r}; inputs must be finite")
+    if not xs:
+        raise ValueError("gradcheck needs at least one input")
+    return xs, names
+
+
+def _tolerance(name: str, x: Any, positive: bool = False) -> float:
+    value = real(x, f"gradcheck {name}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "a finite number > 0" if positive else "a finite number >= 0"
+        raise ValueError(f"gradcheck {name} must be {need}, got {value!r}")
+    return value
+
+
+def _call(f: Callable[..., Value], args: list[Value]) -> Value:
+    out = f(*args)
+    if not isinstance(out, Value):
+        raise TypeError(f"gradcheck needs f to return a Value, got {type(out).__name__}")
+    return out
+
+
+def _evaluate(f: Callable[..., Value], xs: list[float], i: int, xi: float) -> float:
+    """f at xs with input i replaced by xi, on plain Values and without recording a graph."""
+    with no_grad():
+        args = [Value(xi if j == i else x) for j, x in enumerate(xs)]
+        return _call(f, args).data
+
+
+def _number(d: Any) -> float:
+    return d.data if isinstance(d, Value) else float(d)
