@@ -3,6 +3,8 @@
 from .anomaly import AnomalyError
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .custom import OpFunction, defop, unregister
+from .explain import Explanation, explain
+from .functional import derivative, hessian
 from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
 from .graph import (
     backward,
@@ -17,6 +19,7 @@ from .value import Value, apply, sum
 __all__ = [
     "OPS",
     "AnomalyError",
+    "Explanation",
     "GradcheckError",
     "KinkError",
     "KinkWarning",
@@ -27,11 +30,14 @@ __all__ = [
     "apply",
     "backward",
     "defop",
+    "derivative",
     "detect_anomaly",
     "enable_grad",
+    "explain",
     "grad",
     "gradcheck",
     "gradcheck_report",
+    "hessian",
     "is_grad_enabled",
     "no_grad",
     "register",

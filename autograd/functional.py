@@ -1,0 +1,70 @@
+"""Higher-order derivatives of functions of Values: n-th derivatives and Hessians.
+
+Nothing here has derivative rules of its own. `grad(..., create_graph=True)` runs the rule table
+on Values, so a gradient is itself a graph, and differentiating that graph again gives the
+second derivative; repeating gives the third, and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .graph import grad
+from .value import Value, real
+
+
+def _leaves(inputs: Any, who: str) -> list[Value]:
+    """Fresh leaf Values holding the inputs' numbers (a Value input gives only its .data)."""
+    if isinstance(inputs, Value) or not isinstance(inputs, Sequence) or isinstance(inputs, str):
+        raise TypeError(f"{who} needs a list of numbers or Values, got {type(inputs).__name__}")
+    if not inputs:
+        raise ValueError(f"{who} needs at least one input")
+    return [
+        Value(x.data if isinstance(x, Value) else real(x, who), f"x{i}")
+        for i, x in enumerate(inputs)
+    ]
+
+
+def _call(f: Callable[..., Value], xs: list[Value], who: str) -> Value:
+    if not callable(f):
+        raise TypeError(f"{who} needs a callable f, got {type(f).__name__}")
+    y = f(*xs)
+    if not isinstance(y, Value):
+        raise TypeError(f"{who}: f must return a Value, got {type(y).__name__}")
+    return y
+
+
+def derivative(f: Callable[[Value], Value], x: Any, order: int = 1) -> float:
+    """d^n f/dx^n at x, by differentiating the derivative's own graph n - 1 times."""
+    if type(order) is not int or order < 0:
+        raise ValueError(f"derivative() order must be an int >= 0, got {order!r}")
+    (leaf,) = _leaves([x], "derivative()")
+    y = _call(f, [leaf], "derivative()")
+    for _ in range(order):
+        y = grad(y, leaf, create_graph=True)
+    return y.data
+
+
+def hessian(f: Callable[..., Value], inputs: Any) -> np.ndarray:
+    """H[i, j] = d²f/dx_i dx_j: the gradient of each entry of f's gradient, taken as a graph.
+
+    `f` takes one Value per input and returns a Value; `inputs` are numbers or Values (only
+    their .data is used, and no .grad is touched). Returns an n x n float array. H is not
+    symmetrised: its symmetry is a property of the rules, and tests check it.
+    """
+    xs = _leaves(inputs, "hessian()")
+    y = _call(f, xs, "hessian()")
+    first = grad(y, xs, create_graph=True)
+    h = np.empty((len(xs), len(xs)))
+    for i, g in enumerate(first):
+        h[i] = grad(g, xs)
+    return h
+
+
+def gradient(f: Callable[..., Value], inputs: Any) -> np.ndarray:
+    """g[i] = df/dx_i as a float array, the first-order companion of `hessian`."""
+    xs = _leaves(inputs, "gradient()")
+    return np.array(grad(_call(f, xs, "gradient()"), xs), dtype=float)
