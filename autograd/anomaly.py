@@ -1,6 +1,7 @@
 """Error reports for `detect_anomaly()`: which op made the first inf or nan, from what, and where.
 
-Nothing here runs unless anomaly detection is on, so these reports may walk the graph freely.
+Nothing here runs unless anomaly detection is on and a number has already gone non-finite, so
+these reports may walk the graph freely.
 """
 
 from __future__ import annotations
@@ -24,20 +25,24 @@ def _name(v: Value) -> str:
     return v.label or (v.op or "leaf")
 
 
+def _operand(a: Any) -> str:
+    """An operand as `label=value`, or the bare value for a constant or an unlabelled leaf."""
+    if isinstance(a, Value) and (a.label or a.op):
+        return f"{_name(a)}={a.data!r}"
+    return repr(_data(a))
+
+
+def _call(op: str, args: Sequence[Any]) -> str:
+    return f"{op}({', '.join(_operand(a) for a in args)})"
+
+
 def _labels_into(args: Sequence[Any], limit: int = 12) -> list[str]:
-    """Labels of the labelled nodes that feed `args`, outermost first (a bounded, iterative walk)."""
-    seen: set[int] = set()
-    found: list[str] = []
-    stack = [a for a in args if isinstance(a, Value)]
-    while stack and len(found) < 10 * limit:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        if v.label:
-            found.append(v.label)
-        stack.extend(a for a in v._args if isinstance(a, Value))
-    return list(reversed(found))[-limit:]
+    """Labels of the labelled nodes that feed `args`, operands before the nodes that use them."""
+    from .graph import topological_order
+
+    roots = [a for a in args if isinstance(a, Value)]
+    labels = [v.label for v in topological_order(*roots) if v.label]
+    return labels[-limit:]
 
 
 def _path(roots: Sequence[Value], target: Value) -> list[Value]:
@@ -60,13 +65,24 @@ def _path(roots: Sequence[Value], target: Value) -> list[Value]:
     return list(reversed(path))
 
 
+def _already(args: Sequence[Any]) -> str:
+    """A hint when an operand was non-finite before this op: it came from outside the checks."""
+    bad = [_operand(a) for a in args if not math.isfinite(_data(a))]
+    if not bad:
+        return ""
+    return (
+        f" Operand {', '.join(bad)} was already non-finite: it is a leaf, a constant, or was made "
+        f"outside detect_anomaly()."
+    )
+
+
 def forward_anomaly(op: str, data: float, args: Sequence[Any]) -> None:
     """Raise for an op whose forward result `data` is inf or nan."""
-    inputs = ", ".join(repr(_data(a)) for a in args)
-    labels = " -> ".join(_labels_into(args)) or "(no labelled nodes)"
+    labels = ", ".join(_labels_into(args)) or "(none)"
     raise AnomalyError(
-        f"forward: {op}({inputs}) = {data!r}, the first non-finite value. "
-        f"Labels along the path into it: {labels}"
+        f"forward: {_call(op, args)} = {data!r} is the first non-finite value, made by op "
+        f"{op!r} from input values {', '.join(repr(_data(a)) for a in args)}. "
+        f"Labelled nodes along the path into it (inputs first): {labels}.{_already(args)}"
     )
 
 
@@ -78,10 +94,11 @@ def backward_anomaly(v: Value, g: Any, local: Sequence[Any], roots: Sequence[Val
         c = _data(g) * _data(d)
         if math.isfinite(c):
             continue
-        inputs = ", ".join(repr(_data(x)) for x in v._args)
-        path = " -> ".join(_name(n) for n in _path(roots, v))
+        path = " -> ".join(_name(n) for n in [*_path(roots, v), a])
+        seed = "" if math.isfinite(_data(g)) else " The incoming gradient was already non-finite."
         raise AnomalyError(
-            f"backward: {v.op}({inputs}) passed gradient {c!r} to input {i}: "
-            f"incoming grad {_data(g)!r} times local derivative d {v.op} / d input{i} = "
-            f"{_data(d)!r}, the first non-finite gradient. Path from the root: {path}"
+            f"backward: {_call(v.op, v._args)} passed gradient {c!r} to its operand {i} "
+            f"({_operand(a)}): incoming grad {_data(g)!r} times the local derivative "
+            f"d {v.op} / d operand{i} = {_data(d)!r}. It is the first non-finite gradient, made "
+            f"by op {v.op!r}; path from the root: {path}.{seed}"
         )

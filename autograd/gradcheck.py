@@ -1,8 +1,8 @@
 """`gradcheck`: compare the engine's gradients with central differences, input by input.
 
 The analytic gradient comes from one backward pass over the recorded graph. The numeric one is
-the central difference (f(x + eps) - f(x - eps)) / 2 eps, computed under `no_grad()` on plain
-Values, one input at a time. They must agree within |analytic - numeric| <= atol + rtol |numeric|
+the central difference (f(x + eps) - f(x - eps)) / 2 eps, computed on fresh plain Values, one
+input at a time. They must agree within |analytic - numeric| <= atol + rtol |numeric|
 (PyTorch's defaults: eps 1e-6, atol 1e-5, rtol 1e-3).
 
 Kinks. A central difference that straddles a point where an op is not differentiable (relu at 0)
@@ -353,8 +353,13 @@ def _call(f: Callable[..., Value], args: list[Value]) -> Value:
 
 
 def _evaluate(f: Callable[..., Value], xs: list[float], i: int, xi: float) -> float:
-    """f at xs with input i replaced by xi, on plain Values and without recording a graph."""
-    with no_grad():
+    """f at xs with input i replaced by xi, on fresh plain Values.
+
+    Recording stays on, as for the analytic pass: a function that differentiates inside
+    (`grad(..., create_graph=True)`) needs its graph, and would return 0 under `no_grad()`. The
+    graph is dropped as soon as the number is read.
+    """
+    with enable_grad():
         args = [Value(xi if j == i else x) for j, x in enumerate(xs)]
         return _call(f, args).data
 

@@ -1,0 +1,340 @@
+"""gradcheck and custom ops: true gradients pass, wrong ones fail with a table, kinks are named."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+from strategies import custom_op
+
+import autograd as ag
+from autograd import GradcheckError, KinkError, KinkWarning, Value, gradcheck, no_grad
+from autograd.gradcheck import gradcheck_report, kinks_in_reach
+from autograd.ops import div
+
+
+@pytest.fixture
+def no_warnings():
+    """Turn every warning into an error inside the test: a plain pass must stay silent."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+# ---- true gradients of composite functions pass ----
+
+
+def seed_neuron(w0: Value, w1: Value, w2: Value, b: Value) -> Value:
+    """The seed's neuron: relu(w . x + b) squared, with x = (1, -2, 3)."""
+    return ag.sum([w0 * 1.0, w1 * -2.0, w2 * 3.0, b]).relu().square()
+
+
+COMPOSITES = {
+    "seed neuron": (seed_neuron, [-3.0, -1.0, 2.0, 1.0]),
+    "tanh, exp, div": (lambda x, y: (x * y).tanh() + x.exp() / y, [0.3, 1.2]),
+    "log and pow": (lambda x, y: (x**y).log() + y ** (-1.5) - 2**x, [1.7, 0.8]),
+    "sigmoid and reflected constants": (lambda x: 3 - 1 / x.sigmoid() + (-x) * 0.5, [-0.4]),
+    "shared subexpression": (
+        lambda x, y: (lambda h: h * h + h.exp() - h / y)(x * y + x),
+        [0.6, -0.9],
+    ),
+    "n-ary sum": (lambda a, b, c: ag.sum([a, a * b, b.square(), c.tanh(), 2.0]), [0.5, -1.5, 2.5]),
+    "deep chain": (lambda x: _chain(x, 200), [0.3]),
+}
+
+
+def _chain(x: Value, n: int) -> Value:
+    for _ in range(n):
+        x = (x * 1.01).tanh() + 0.01
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+def test_true_gradients_of_composites_pass(name: str, no_warnings: None) -> None:
+    f, inputs = COMPOSITES[name]
+    assert gradcheck(f, inputs) is True
+    report = gradcheck_report(f, inputs)
+    assert all(r.status == "ok" for r in report.rows)
+    assert all(r.difference <= 1e-6 * (1 + abs(r.numeric)) for r in report.rows)
+
+
+def test_report_holds_hand_derived_numbers() -> None:
+    # f(x, y) = x^2 y at (3, 2): df/dx = 2xy = 12, df/dy = x^2 = 9.
+    report = gradcheck_report(lambda x, y: x.square() * y, [3.0, 2.0])
+    assert report.output == 18.0
+    assert [r.analytic for r in report.rows] == [12.0, 9.0]
+    assert [r.numeric for r in report.rows] == pytest.approx([12.0, 9.0], abs=1e-7)
+    assert report.passed
+
+
+def test_second_derivative_through_create_graph_passes() -> None:
+    # d/dx (x^3) = 3x^2 as a Value; gradcheck then checks its derivative 6x.
+    def dcube(x: Value) -> Value:
+        return ag.grad(x**3, x, create_graph=True)
+
+    report = gradcheck_report(dcube, [1.5])
+    assert report.output == pytest.approx(6.75)
+    assert report.rows[0].analytic == pytest.approx(9.0)
+    assert gradcheck(dcube, [1.5])
+
+
+# ---- wrong derivatives fail, with the table showing both numbers ----
+
+
+def test_wrong_custom_op_derivative_fails_with_a_table() -> None:
+    # cube's derivative is 3a^2; this op claims 3a. At a = 1.5: analytic 4.5, numeric 6.75.
+    with (
+        custom_op("badcube", lambda a: a**3, lambda out, a: (3.0 * a,)) as cube,
+        pytest.raises(GradcheckError) as info,
+    ):
+        gradcheck(lambda a: cube(a), [1.5])
+    err = info.value
+    assert not isinstance(err, KinkError)
+    row = err.report.rows[0]
+    assert row.analytic == 4.5
+    assert row.numeric == pytest.approx(6.75, abs=1e-6)
+    assert row.status == "MISMATCH"
+    text = str(err)
+    assert "analytic" in text and "numeric" in text and "|difference|" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("x0 "))
+    assert line.split()[:4] == ["x0", "1.5", "4.5", f"{row.numeric:.10g}"]
+    assert line.split()[-1] == "MISMATCH"
+
+
+def test_only_the_wrong_input_fails() -> None:
+    # a * b with d/db claimed as 2a: input a passes, input b fails.
+    with (
+        custom_op("badmul", lambda a, b: a * b, lambda out, a, b: (b, 2.0 * a)) as badmul,
+        pytest.raises(GradcheckError) as info,
+    ):
+        gradcheck(badmul, [Value(2.0, "a"), Value(5.0, "b")])
+    rows = {r.name: r for r in info.value.report.rows}
+    assert rows["a"].status == "ok" and rows["a"].analytic == 5.0
+    assert rows["b"].status == "MISMATCH" and rows["b"].analytic == 4.0
+    assert rows["b"].numeric == pytest.approx(2.0, abs=1e-6)
+    assert "failed for 1 of 2" in str(info.value)
+
+
+def test_dependence_hidden_behind_data_fails_showing_both_numbers() -> None:
+    # f(x) = x * x.data looks like x^2 to the numbers but like 3 x to the graph at x = 3.
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x: x * x.data, [3.0])
+    row = info.value.report.rows[0]
+    assert row.analytic == 3.0
+    assert row.numeric == pytest.approx(6.0, abs=1e-6)
+    line = next(ln for ln in str(info.value).splitlines() if ln.startswith("x0 "))
+    assert line.split()[2] == "3" and float(line.split()[3]) == pytest.approx(6.0)
+
+
+def test_wholly_hidden_input_has_zero_analytic_gradient() -> None:
+    # f(x, y) = x * y.data: the graph sees no y at all, so d/dy is 0 against a numeric x = 1.5.
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x, y: x * y.data, [1.5, -2.0])
+    x_row, y_row = info.value.report.rows
+    assert x_row.status == "ok"
+    assert y_row.analytic == 0.0 and y_row.numeric == pytest.approx(1.5, abs=1e-6)
+
+
+def test_tolerances_are_atol_plus_rtol_times_numeric() -> None:
+    # A derivative 0.05% too large: inside rtol=1e-3, outside rtol=1e-4.
+    with custom_op("nearly", lambda a: 2.0 * a, lambda out, a: (2.001,)) as nearly:
+        assert gradcheck(nearly, [1.0])
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(nearly, [1.0], rtol=1e-4)
+    row = info.value.report.rows[0]
+    assert row.allowed == pytest.approx(1e-5 + 1e-4 * 2.0)
+    assert row.difference == pytest.approx(1e-3, rel=1e-3)
+
+
+# ---- kinks ----
+
+
+def test_relu_at_its_kink_passes_on_the_left_slope_and_says_so() -> None:
+    with pytest.warns(KinkWarning) as record:
+        assert gradcheck(lambda x: x.relu() * 3.0 + x, [0.0]) is True
+    message = str(record[0].message)
+    assert "relu's kink at 0" in message
+    assert "one-sided" in message
+    assert "left slope 1, right slope 4" in message
+    assert "the analytic gradient 1 is the left slope" in message
+
+
+def test_kink_that_matches_neither_side_is_reported_as_a_kink() -> None:
+    # relu(x) - relu(-x) is x, with slope 1 on both sides; at 0 the engine's relu'(0) = 0 gives 0.
+    with pytest.raises(KinkError) as info:
+        gradcheck(lambda x: x.relu() - (-x).relu(), [Value(0.0, "x")])
+    row = info.value.report.rows[0]
+    assert isinstance(info.value, GradcheckError)
+    assert row.status == "kink, inconclusive"
+    assert (row.analytic, row.left, row.right) == (0.0, 1.0, 1.0)
+    assert "input x = 0.0 sits within eps of relu's kink at 0" in str(info.value)
+    assert "MISMATCH" not in str(info.value)
+
+
+def test_kink_within_eps_but_not_on_it_is_found() -> None:
+    with pytest.warns(KinkWarning, match="relu's kink at 0"):
+        gradcheck(lambda x: x.relu(), [3e-7])
+
+
+def test_kink_reach_scales_with_the_operand_sensitivity() -> None:
+    # relu(1e6 x) at x = 1e-9: the operand is 1e-3, but an eps step of x moves it by 1.
+    with pytest.warns(KinkWarning, match=r"relu\(mul=0.001"):
+        gradcheck(lambda x: (x * 1e6).relu(), [1e-9])
+    x = Value(1e-9)
+    out = (x * 1e6).relu()
+    (found,) = kinks_in_reach(out, [x], 1e-6)
+    assert [(k.op, k.point, k.at) for k in found] == [("relu", 0.0, pytest.approx(1e-3))]
+    # A slow operand is out of reach at the same distance: relu(x) at x = 1e-3.
+    y = Value(1e-3)
+    assert kinks_in_reach(y.relu(), [y], 1e-6) == [[]]
+
+
+def test_kink_out_of_reach_passes_silently(no_warnings: None) -> None:
+    assert gradcheck(lambda x: x.relu() * 3.0, [1e-3])
+
+
+def test_wrong_derivative_away_from_the_kink_is_a_plain_failure() -> None:
+    with custom_op(
+        "badrelu",
+        lambda a: max(a, 0.0),
+        lambda out, a: (0.25,),  # not 0.5: at 0 that is the central difference itself
+        kinks=lambda a: ((0.0,),),
+    ) as badrelu:
+        with pytest.raises(GradcheckError) as far:
+            gradcheck(badrelu, [0.5])
+        with pytest.raises(KinkError) as near:
+            gradcheck(badrelu, [0.0])
+    assert type(far.value) is GradcheckError
+    assert far.value.report.rows[0].status == "MISMATCH"
+    assert "badrelu" in str(near.value) and "matches neither side" in str(near.value)
+
+
+def test_pole_of_div_is_named() -> None:
+    with pytest.raises(
+        KinkError, match=r"div's kink at 0 in its operand 1 \(node div\(1.0, x0=1e-07\)\)"
+    ):
+        gradcheck(lambda x: 1.0 / x, [1e-7])
+
+
+def test_kink_of_a_custom_op_is_named() -> None:
+    with custom_op(
+        "hypot",
+        math.hypot,
+        lambda out, a, b: (div(a, out), div(b, out)),
+        arity=2,
+        kinks=lambda a, b: ((0.0,) if b == 0 else (), (0.0,) if a == 0 else ()),
+    ) as hypot:
+        name = hypot.op.name
+        with pytest.raises(KinkError, match=f"{name}'s kink at 0"):
+            gradcheck(lambda a: hypot(a, 0.0), [0.0])
+
+
+# ---- inputs and misuse ----
+
+
+def test_input_values_keep_their_grad_and_name_the_rows() -> None:
+    a, b = Value(0.5, "a"), Value(-1.5, "b")
+    a.grad = 7.0
+    report = gradcheck_report(lambda p, q: p * q, [a, b])
+    assert [r.name for r in report.rows] == ["a", "b"]
+    assert [r.analytic for r in report.rows] == [-1.5, 0.5]
+    assert (a.grad, b.grad) == (7.0, 0.0)
+
+
+def test_a_bare_number_is_one_input_and_unused_inputs_get_zero() -> None:
+    assert gradcheck(lambda x: x.tanh(), 0.25)
+    report = gradcheck_report(lambda x, y: x.exp(), [0.0, 4.0])
+    assert report.rows[1].analytic == 0.0 and report.rows[1].numeric == 0.0
+
+
+def test_works_inside_no_grad() -> None:
+    with no_grad():
+        report = gradcheck_report(lambda x: x.square(), [1.5])
+    assert report.rows[0].analytic == 3.0
+
+
+@pytest.mark.parametrize(
+    ("f", "inputs", "kwargs", "error", "match"),
+    [
+        (lambda x: x, [], {}, ValueError, "at least one input"),
+        (lambda x: x, "ab", {}, TypeError, "got str"),
+        (lambda x: x, [math.inf], {}, ValueError, "inputs must be finite"),
+        (lambda x: x, [[1.0]], {}, TypeError, "needs a real number, got list"),
+        (lambda x: x, [1.0], {"eps": 0.0}, ValueError, "eps must be a finite number > 0"),
+        (lambda x: x, [1.0], {"rtol": -1.0}, ValueError, "rtol must be"),
+        (lambda x: 2.0, [1.0], {}, TypeError, "f to return a Value, got float"),
+        ("f", [1.0], {}, TypeError, "callable f, got str"),
+    ],
+)
+def test_bad_arguments_are_named(f, inputs, kwargs, error, match) -> None:
+    with pytest.raises(error, match=match):
+        gradcheck(f, inputs, **kwargs)
+
+
+# ---- custom ops ----
+
+
+def test_custom_op_lives_in_the_rule_table_and_supports_second_order() -> None:
+    with custom_op(
+        "hypot",
+        math.hypot,
+        lambda out, a, b: (div(a, out), div(b, out)),
+        doc="f(a, b) = sqrt(a^2 + b^2); df/da = a / f, df/db = b / f",
+        arity=2,
+    ) as hypot:
+        name = hypot.op.name
+        assert ag.OPS[name] is hypot.op and name in ag.custom.custom_ops()
+        a, b = Value(3.0, "a"), Value(4.0, "b")
+        y = hypot(a, b)
+        assert (y.data, y.op, y.parents) == (5.0, name, (a, b))
+        y.backward()
+        assert (a.grad, b.grad) == (0.6, 0.8)
+        assert gradcheck(hypot, [a, b])
+        # d2/da2 hypot = b^2 / f^3 = 16 / 125.
+        (ga,) = ag.grad(y, [a], create_graph=True)
+        assert ag.grad(ga, a) == pytest.approx(16 / 125)
+        assert gradcheck(lambda p: ag.grad(hypot(p, 4.0), p, create_graph=True), [3.0])
+    assert name not in ag.OPS
+
+
+def test_defop_infers_arity_and_accepts_a_bare_derivative() -> None:
+    with custom_op("twice", lambda a: 2.0 * a, lambda out, a: 2.0) as twice:
+        assert twice.op.arity == 1
+        x = Value(1.5)
+        twice(x).backward()
+        assert x.grad == 2.0
+        with pytest.raises(TypeError, match="takes 1 input"):
+            twice(1.0, 2.0)
+    with custom_op("total", lambda *xs: float(sum(xs)), lambda out, *xs: (1.0,) * len(xs)) as total:
+        assert total.op.arity == -1
+        assert total(1.0, 2.0, 3.0).data == 6.0
+
+
+def test_defop_rejects_bad_definitions() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        ag.defop("relu", lambda a: a, lambda out, a: (1.0,))
+    with pytest.raises(ValueError, match="Python identifier"):
+        ag.defop("not a name", lambda a: a, lambda out, a: (1.0,))
+    with pytest.raises(TypeError, match="df must be callable"):
+        ag.defop("nodf_op", lambda a: a, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pass arity="):
+        ag.defop("hyp_op", math.hypot, lambda out, a, b: (1.0, 1.0))
+    with pytest.raises(ValueError, match="built-in op"):
+        ag.unregister("relu")
+    with pytest.raises(KeyError, match="no op named"):
+        ag.unregister("never_registered_op")
+    assert "nodf_op" not in ag.OPS and "hyp_op" not in ag.OPS
+
+
+def test_defop_checks_what_f_and_df_return() -> None:
+    with (
+        custom_op("short", lambda a, b: a + b, lambda out, a, b: (1.0,)) as short,
+        pytest.raises(ValueError, match="returned 1 derivative"),
+    ):
+        short(Value(1.0), Value(2.0)).backward()
+    with (
+        custom_op("cplx", lambda a: complex(a, 1.0), lambda out, a: (1.0,)) as cplx,
+        pytest.raises(TypeError, match="needs a real number, got complex"),
+    ):
+        cplx(1.0)
