@@ -14,44 +14,30 @@ from .ops import OPS
 from .value import Value
 
 
-def operands(v: Value) -> list[Value]:
-    """The Value operands of `v` that backward reaches (constants not yet materialised are skipped)."""
-    return [a for a in v._args if type(a) is not float]
+def topological_order(*roots: Value) -> list[Value]:
+    """Every node reachable from `roots`, each one listed after all of its operands."""
+    # Depth-first, with an explicit stack: a None pushed above a node means "its operands are
+    # done once you pop me", so the node is listed right after them (postorder).
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[Value | None] = list(roots)
+    while stack:
+        v = stack.pop()
+        if v is None:
+            order.append(stack.pop())  # type: ignore[arg-type]
+        elif v not in seen:
+            seen.add(v)
+            stack.append(v)
+            stack.append(None)
+            for a in v._args:
+                if type(a) is not float and a not in seen:
+                    stack.append(a)
+    return order
 
 
 def reverse_topological_order(*roots: Value) -> list[Value]:
     """Every node reachable from `roots`, each one listed before all of its operands."""
-    # Pass 1: how many times is each node used as an operand inside this graph?
-    uses: dict[Value, int] = dict.fromkeys(roots, 0)
-    stack = list(uses)
-    while stack:
-        for a in stack.pop()._args:
-            if type(a) is float:
-                continue
-            if a in uses:
-                uses[a] += 1
-            else:
-                uses[a] = 1
-                stack.append(a)
-    # Pass 2 (Kahn): a node is ready once every node that uses it has been listed.
-    order: list[Value] = []
-    ready = [r for r in uses if uses[r] == 0]
-    while ready:
-        v = ready.pop()
-        order.append(v)
-        for a in v._args:
-            if type(a) is float:
-                continue
-            n = uses[a] - 1
-            uses[a] = n
-            if n == 0:
-                ready.append(a)
-    return order
-
-
-def topological_order(*roots: Value) -> list[Value]:
-    """Every node reachable from `roots`, each one listed after all of its operands."""
-    order = reverse_topological_order(*roots)
+    order = topological_order(*roots)
     order.reverse()
     return order
 
@@ -63,37 +49,54 @@ def zero_grad(*roots: Value) -> None:
 
 
 def _propagate(order: list[Value], create_graph: bool) -> None:
-    """The chain rule: push each node's grad to its operands, in reverse topological order.
+    """The chain rule: push each node's grad to its operands, from the root down.
 
-    Expects every intermediate grad to be 0 and the roots' grads to hold their seeds. Leaves
-    accumulate into whatever grad they already had. With create_graph the local derivatives
-    come from the same rules applied to Values, so every gradient becomes a differentiable Value.
+    `order` is topological (operands first). Expects every intermediate grad to be 0 and the
+    roots' grads to hold their seeds; leaves accumulate into whatever grad they already had.
+    With create_graph the local derivatives come from the same rules applied to Values, so
+    every gradient becomes a differentiable Value.
     """
     check = context.current().anomaly
-    for v in order:
+    fast = not (create_graph or check)
+    rules = {name: op.df for name, op in OPS.items()}
+    for v in reversed(order):
         args = v._args
         if not args:
             continue
         g = v.grad
-        df = OPS[v.op].df
-        if create_graph:
-            local = df(v, *args)
-        elif len(args) == 2:
+        df = rules[v.op]
+        if fast and len(args) == 2:
+            # Binary ops are the bulk of every graph, so their case is spelled out. A float
+            # operand is a constant: it needs its data for the rule, and no gradient.
             a, b = args
-            local = df(v.data, a if type(a) is float else a.data, b if type(b) is float else b.data)
-        else:
-            local = df(v.data, *[a if type(a) is float else a.data for a in args])
-        if check:
-            from .anomaly import backward_anomaly
-
-            backward_anomaly(v, g, local, order[:1])
-        for a, d in zip(args, local):
             if type(a) is float:
-                continue
-            if create_graph and type(a.grad) is float and a.grad == 0.0:
-                a.grad = g * d  # start from the contribution itself, not from a `0 + ...` node
+                if type(b) is not float:
+                    b.grad += g * df(v.data, a, b.data)[1]
+            elif type(b) is float:
+                a.grad += g * df(v.data, a.data, b)[0]
             else:
-                a.grad += g * d
+                da, db = df(v.data, a.data, b.data)
+                a.grad += g * da
+                b.grad += g * db
+        elif fast and len(args) == 1 and type(args[0]) is not float:
+            a = args[0]
+            a.grad += g * df(v.data, a.data)[0]
+        else:
+            if create_graph:
+                local = df(v, *args)
+            else:
+                local = df(v.data, *[a if type(a) is float else a.data for a in args])
+            if check:
+                from .anomaly import backward_anomaly
+
+                backward_anomaly(v, g, local, order[-1:])
+            for a, d in zip(args, local):
+                if type(a) is float:
+                    continue
+                if create_graph and type(a.grad) is float and a.grad == 0.0:
+                    a.grad = g * d  # start from the contribution itself, not from a `0 + ...` node
+                else:
+                    a.grad += g * d
 
 
 def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None:
@@ -103,7 +106,7 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
-    order = reverse_topological_order(root)
+    order = topological_order(root)
     for v in order:
         if v._args:
             v.grad = 0.0
@@ -129,7 +132,7 @@ def grad(
     for x in (*outs, *ins):
         if not isinstance(x, Value):
             raise TypeError(f"grad() needs Values, got {type(x).__name__}")
-    order = reverse_topological_order(*outs)
+    order = topological_order(*outs)
     # Run the one chain-rule loop on borrowed .grad slots, then give every node its grad back.
     saved = [v.grad for v in order]
     try:

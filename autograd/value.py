@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 from . import context
 from .ops import OPS, Op
 
-_new = object.__new__
 _STATE = context.STATE
 
 
@@ -28,15 +28,26 @@ class Value:
     _args: tuple[Any, ...]
     scope: context.Scope | None
 
-    def __init__(self, data: Any, label: str = "") -> None:
-        self.data = real(data, "Value()")
-        if not isinstance(label, str):
+    def __init__(
+        self, data: Any, label: str = "", _op: str = "", _args: tuple[Any, ...] = ()
+    ) -> None:
+        # Users pass data and label; the engine also passes the op and operands of a new node.
+        # Every node goes through here because a plain constructor call is CPython's fastest way
+        # to make an object, so validation is kept to two type tests.
+        if type(data) is not float:
+            data = real(data, "Value()")
+        if type(label) is not str:
             raise TypeError(f"Value() label must be a str, got {type(label).__name__}")
+        self.data = data
         self.grad = 0.0
         self.label = label
-        self.op = ""
-        self._args = ()
-        self.scope = None
+        state = _STATE.get()
+        if state is None:
+            self.op = _op
+            self._args = _args
+            self.scope = None
+        else:
+            _record(self, state, _op, _args)
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -55,37 +66,37 @@ class Value:
     # ---- arithmetic: each Python operator is one node of its own op ----
 
     def __add__(self, other: Any) -> Value:
-        return _binary(_ADD, self, other)
+        return _binary(_ADD, "add", self, other)
 
     def __radd__(self, other: Any) -> Value:
-        return _binary_reflected(_ADD, other, self)
+        return _binary_reflected(_ADD, "add", other, self)
 
     def __sub__(self, other: Any) -> Value:
-        return _binary(_SUB, self, other)
+        return _binary(_SUB, "sub", self, other)
 
     def __rsub__(self, other: Any) -> Value:
-        return _binary_reflected(_SUB, other, self)
+        return _binary_reflected(_SUB, "sub", other, self)
 
     def __mul__(self, other: Any) -> Value:
-        return _binary(_MUL, self, other)
+        return _binary(_MUL, "mul", self, other)
 
     def __rmul__(self, other: Any) -> Value:
-        return _binary_reflected(_MUL, other, self)
+        return _binary_reflected(_MUL, "mul", other, self)
 
     def __truediv__(self, other: Any) -> Value:
-        return _binary(_DIV, self, other)
+        return _binary(_DIV, "div", self, other)
 
     def __rtruediv__(self, other: Any) -> Value:
-        return _binary_reflected(_DIV, other, self)
+        return _binary_reflected(_DIV, "div", other, self)
 
     def __pow__(self, other: Any) -> Value:
-        return _binary(_POW, self, other)
+        return _binary(_POW, "pow", self, other)
 
     def __rpow__(self, other: Any) -> Value:
-        return _binary_reflected(_POW, other, self)
+        return _binary_reflected(_POW, "pow", other, self)
 
     def __neg__(self) -> Value:
-        return _node(_NEG(self.data), "neg", (self,))
+        return Value(_NEG(self.data), "", "neg", (self,))
 
     def __pos__(self) -> Value:
         return self
@@ -94,27 +105,27 @@ class Value:
 
     def exp(self) -> Value:
         """e ** self."""
-        return _node(_EXP(self.data), "exp", (self,))
+        return Value(_EXP(self.data), "", "exp", (self,))
 
     def log(self) -> Value:
         """Natural logarithm of self."""
-        return _node(_LOG(self.data), "log", (self,))
+        return Value(_LOG(self.data), "", "log", (self,))
 
     def tanh(self) -> Value:
         """Hyperbolic tangent of self."""
-        return _node(_TANH(self.data), "tanh", (self,))
+        return Value(_TANH(self.data), "", "tanh", (self,))
 
     def sigmoid(self) -> Value:
         """1 / (1 + e ** -self)."""
-        return _node(_SIGMOID(self.data), "sigmoid", (self,))
+        return Value(_SIGMOID(self.data), "", "sigmoid", (self,))
 
     def relu(self) -> Value:
         """max(0, self)."""
-        return _node(_RELU(self.data), "relu", (self,))
+        return Value(_RELU(self.data), "", "relu", (self,))
 
     def square(self) -> Value:
         """self * self, as one node."""
-        return _node(_SQUARE(self.data), "square", (self,))
+        return Value(_SQUARE(self.data), "", "square", (self,))
 
     # ---- gradients ----
 
@@ -140,7 +151,7 @@ class Value:
         return not self._args
 
 
-# ---- node creation: the hot path, kept free of validation ----
+# ---- node creation ----
 
 
 def real(x: Any, who: str = "Value()") -> float:
@@ -156,30 +167,22 @@ def real(x: Any, who: str = "Value()") -> float:
 
 
 def _constant(x: float) -> Value:
-    v = _new(Value)
-    v.data, v.grad, v.label, v.op, v._args, v.scope = x, 0.0, "", "", (), None
-    return v
+    c = Value(x)
+    c.scope = None  # a constant belongs to no module, whatever scope reads it
+    return c
 
 
-def _node(data: float, op: str, args: tuple[Any, ...]) -> Value:
-    state = _STATE.get()
-    if state is not None:
-        return _node_with_state(state, data, op, args)
-    v = _new(Value)
-    v.data, v.grad, v.label, v.op, v._args, v.scope = data, 0.0, "", op, args, None
-    return v
-
-
-def _node_with_state(state: context.State, data: float, op: str, args: tuple[Any, ...]) -> Value:
-    if state.anomaly and data - data != 0.0:  # inf - inf and nan - nan are nan: not finite
+def _record(v: Value, state: context.State, op: str, args: tuple[Any, ...]) -> None:
+    """Set op, operands and scope of a new node when a no_grad, scope or anomaly mode is on."""
+    if state.anomaly and op and v.data - v.data != 0.0:  # inf - inf and nan - nan are nan
         from .anomaly import forward_anomaly
 
-        forward_anomaly(op, data, args)
-    if not state.grad_enabled:
-        return Value(data)
-    v = _new(Value)
-    v.data, v.grad, v.label, v.op, v._args, v.scope = data, 0.0, "", op, args, state.scope
-    return v
+        forward_anomaly(op, v.data, args)
+    if state.grad_enabled:
+        v.op, v._args = op, args
+    else:
+        v.op, v._args = "", ()
+    v.scope = state.scope
 
 
 def _operand(x: Any) -> Any:
@@ -191,22 +194,20 @@ def _operand(x: Any) -> Any:
     return None
 
 
-def _binary(op: Op, a: Value, b: Any) -> Value:
-    if type(b) is not Value:
-        b = _operand(b)
-        if b is None:
-            return NotImplemented
-        if type(b) is float:
-            return _node(op.f(a.data, b), op.name, (a, b))
-    return _node(op.f(a.data, b.data), op.name, (a, b))
+def _binary(f: Any, op: str, a: Value, b: Any) -> Value:
+    if type(b) is Value:
+        return Value(f(a.data, b.data), "", op, (a, b))
+    b = _operand(b)
+    if b is None:
+        return NotImplemented
+    return Value(f(a.data, b if type(b) is float else b.data), "", op, (a, b))
 
 
-def _binary_reflected(op: Op, a: Any, b: Value) -> Value:
+def _binary_reflected(f: Any, op: str, a: Any, b: Value) -> Value:
     a = _operand(a)
     if a is None:
         return NotImplemented
-    ad = a if type(a) is float else a.data
-    return _node(op.f(ad, b.data), op.name, (a, b))
+    return Value(f(a if type(a) is float else a.data, b.data), "", op, (a, b))
 
 
 def apply(op: Op | str, *inputs: Any) -> Value:
@@ -222,21 +223,29 @@ def apply(op: Op | str, *inputs: Any) -> Value:
             raise TypeError(f"{op.name} needs Values or real numbers, got {type(x).__name__}")
         args.append(a)
     datas = [a if type(a) is float else a.data for a in args]
-    return _node(op.f(*datas), op.name, tuple(args))
+    return Value(op.f(*datas), "", op.name, tuple(args))
 
 
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python's and numpy's
     """One n-ary node: f(x_1, ..., x_n) = x_1 + ... + x_n."""
-    values = list(values)
-    args = tuple(v if type(v) is Value else _operand(v) for v in values)
-    for a in args:
-        if a is None:
-            bad = next(v for v in values if _operand(v) is None)
-            raise TypeError(f"sum needs Values or real numbers, got {type(bad).__name__}")
-    return _node(_SUM(*[a if type(a) is float else a.data for a in args]), "sum", args)
+    args = tuple(values)
+    if set(map(type, args)) <= _JUST_VALUE:
+        data = _SUM(*map(_DATA, args))  # the common case, checked and summed in C-level passes
+    else:
+        checked = [_operand(v) for v in args]
+        for v, a in zip(args, checked):
+            if a is None:
+                raise TypeError(
+                    f"sum needs Values or real numbers, got {type(v).__name__}"
+                ) from None
+        args = tuple(checked)
+        data = _SUM(*[a if type(a) is float else a.data for a in args])
+    return Value(data, "", "sum", args)
 
 
-_ADD, _SUB, _MUL, _DIV, _POW = (OPS[n] for n in ("add", "sub", "mul", "div", "pow"))
+_DATA = attrgetter("data")
+_JUST_VALUE = {Value}
+_ADD, _SUB, _MUL, _DIV, _POW = (OPS[n].f for n in ("add", "sub", "mul", "div", "pow"))
 _NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (
     OPS[n].f for n in ("neg", "exp", "log", "tanh", "sigmoid", "relu", "square", "sum")
 )
