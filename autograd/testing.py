@@ -283,11 +283,13 @@ def expressions(
     xs = [draw(values(-3.0, 3.0)) for _ in range(n)]
     vals: list[float] = list(xs)
     steps: list[Step] = []
+    usable_slots = list(range(n))  # slots later steps may read: all but a result beyond the bound
     add, mul = OPS["add"], OPS["mul"]
 
     def append(op: str, operands: tuple[int | float, ...], y: float) -> int:
         steps.append(Step(op, operands))
         vals.append(y)
+        usable_slots.append(len(vals) - 1)
         return len(vals) - 1
 
     for _ in range(draw(st.integers(1, max_steps))):
@@ -302,7 +304,7 @@ def expressions(
                 operands.append(c)
                 datas.append(c)
                 continue
-            ref = draw(st.integers(0, len(vals) - 1))
+            ref = usable_slots[draw(st.integers(0, len(usable_slots) - 1))]
             if not _in_slot(vals[ref], parts):
                 shift = draw(_floats(parts, op.name)) - vals[ref]
                 ref = append("add", (ref, shift), add.f(vals[ref], shift))
@@ -313,6 +315,7 @@ def expressions(
         ref = append(op.name, tuple(operands), op.f(*datas))
         if abs(vals[ref]) > bound:
             scale = draw(values(-10.0, 10.0, away_from=(0.0,))) / vals[ref]
+            usable_slots.remove(ref)
             append("mul", (ref, scale), mul.f(vals[ref], scale))
 
     used = Expression(n, tuple(steps), tuple(xs)).uses
