@@ -115,6 +115,12 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
     else:
         root.grad += grad
     _propagate(order, create_graph)
+    if create_graph:
+        # A constant derivative (of x / 3, say) comes out of the rules as a float; as a Value it
+        # can be differentiated again like every other gradient, giving 0.
+        for v in order:
+            if type(v.grad) is float:
+                v.grad = Value(v.grad)
 
 
 def grad(

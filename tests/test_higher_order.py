@@ -195,11 +195,6 @@ def test_grad_with_create_graph_touches_no_grad_and_returns_values() -> None:
     assert isinstance(gw, Value) and gw.data == 0.0 and ag.grad(gw, [x]) == [0.0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph.backward(create_graph=True) leaves a float in .grad where the derivative is a"
-    " constant (x / 3, x + 1), while grad(create_graph=True) wraps it in a Value; fix in graph.py",
-)
 def test_backward_create_graph_leaves_a_value_even_for_a_constant_derivative() -> None:
     x = Value(2.0, "x")
     (x / 3.0 + 1.0).backward(create_graph=True)
