@@ -4,6 +4,7 @@
     against central differences, on hypothesis-drawn inputs kept inside the op's domain.
 (b) At least 500 random expression graphs, shared subexpressions and constants included:
     backward's gradients match central differences, and backward() agrees with grad().
+(c) Second derivatives of random graphs (the rules run on Values) match central differences.
 """
 
 from __future__ import annotations
@@ -128,3 +129,21 @@ def test_random_graphs_gradients_match_central_differences() -> None:
     assert shared >= len(drawn) // 4
     assert constants >= len(drawn) // 4
     assert all(ops[name] >= 50 for name in FORMULAS), ops
+
+
+def test_random_graphs_second_derivatives_match_central_differences() -> None:
+    # The rules run on Values give d f / d x0 as a graph; gradcheck differentiates that again.
+    drawn: list[Expression] = []
+
+    @settings(max_examples=150)
+    @given(expressions(max_inputs=3, max_steps=8))
+    def check(e: Expression) -> None:
+        drawn.append(e)
+
+        def df_dx0(*xs: Value) -> Value:
+            return ag.grad(e(*xs), xs[0], create_graph=True)
+
+        assert_gradients_match(df_dx0, e.inputs)
+
+    check()
+    assert len(drawn) == 150
