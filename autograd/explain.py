@@ -98,6 +98,7 @@ class Explanation:
         groups: list[Group],
         names: dict[Value, str],
         max_paths: int,
+        nodes: list[Value],
     ) -> None:
         self.root = root
         self.wrt = wrt
@@ -108,11 +109,25 @@ class Explanation:
         self.groups = groups  # the paths grouped by their last edge into wrt, always
         self._names = names
         self._max_paths = max_paths
+        self.nodes = nodes  # every node on some path, root first (reverse topological order)
 
     @property
     def grouped(self) -> bool:
         """True when the paths are too many or too long to list, so str() shows groups."""
         return self.paths is None
+
+    def edges(self) -> list[Factor]:
+        """Every edge on some path root → wrt, as a named and valued factor (what a drawing lights up)."""
+        on = set(self.nodes)
+        out = []
+        for v in self.nodes:
+            if v is self.wrt:
+                break
+            d = _local_derivatives(v)
+            for i, a in enumerate(v._args):
+                if type(a) is not float and a in on:
+                    out.append(_factor(v, i, d[i], self._names))
+        return out
 
     def _d(self, top: Value, bottom: Value) -> str:
         return f"d {self._names[top]}/d {self._names[bottom]}"
@@ -308,7 +323,7 @@ def explain(
         names = {root: _base_name(root), wrt: _base_name(wrt)}
         if names[root] == names[wrt]:
             names = {root: names[root] + "#1", wrt: names[wrt] + "#2"}
-        return Explanation(root, wrt, 0, -1, 0.0, [], [], names, max_paths)
+        return Explanation(root, wrt, 0, -1, 0.0, [], [], names, max_paths, [])
     names = _names(root, down)
 
     # The chain rule over the nodes on paths, in backward()'s order and with its arithmetic, so
@@ -336,7 +351,9 @@ def explain(
     total = upstream[wrt] if wrt is not root else 1.0
 
     paths = _enumerate_paths(root, wrt, down, local, names) if listing else None
-    return Explanation(root, wrt, count, longest[root], total, paths, groups, names, max_paths)
+    return Explanation(
+        root, wrt, count, longest[root], total, paths, groups, names, max_paths, on_paths
+    )
 
 
 def _local_derivatives(v: Value) -> Sequence[float]:

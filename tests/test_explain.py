@@ -164,6 +164,18 @@ def test_reused_node_path_products_add_up_to_the_gradient(build, products, grad)
     assert f"= {' + '.join(f'{p:g}' for p in products)} = {grad:g}" in str(e)
 
 
+def test_edges_are_those_of_the_listed_paths() -> None:
+    x, u = Value(3.0, "x"), Value(5.0, "u")
+    y = (x + x) * x + u.tanh()  # the tanh branch lies on no path to x
+    e = explain(y, x)
+    assert e.paths is not None
+    on_paths = {(f.out, f.index) for p in e.paths for f in p.factors}
+    edges = e.edges()
+    assert {(f.out, f.index) for f in edges} == on_paths and len(edges) == len(on_paths) == 5
+    assert [v.op or v.label for v in e.nodes] == ["add", "mul", "add", "x"]
+    assert {f.name: f.value for f in edges}["d mul/d add#2"] == 3.0
+
+
 def test_two_edges_to_one_operand_are_two_factors() -> None:
     x = Value(3.0, "x")
     e = explain(x * x, x)
@@ -306,10 +318,12 @@ def test_a_long_chain_is_one_path_too_long_to_list() -> None:
         h = h + 1.0
     e = explain(h, x)
     assert (e.count, e.longest, e.total) == (1, 20_000, 1.0)
+    assert len(str(e).splitlines()) == 5
     assert e.grouped
     assert "too long to list (up to 20,000 edges)" in str(e)
-    short = explain(h, x, max_length=20_000)
-    assert short.paths is not None and len(short.paths[0].factors) == 20_000
+    chain = explain(h, x, max_length=20_000)  # listed on request: one path of 20,000 factors
+    assert chain.paths is not None and len(chain.paths[0].factors) == 20_000
+    assert chain.total == 1.0
 
 
 # ---- edges of the API ----
