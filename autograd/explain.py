@@ -129,6 +129,10 @@ class Explanation:
                     out.append(_factor(v, i, d[i], self._names))
         return out
 
+    def name(self, v: Value) -> str:
+        """The name a node goes by in this explanation: its label, else its op (mul#2), else its number."""
+        return self._names.get(v) or _base_name(v)
+
     def _d(self, top: Value, bottom: Value) -> str:
         return f"d {self._names[top]}/d {self._names[bottom]}"
 

@@ -190,7 +190,7 @@ def test_unlabelled_nodes_with_one_op_get_numbered_from_the_root() -> None:
     y = (x * 2.0) * (x * 3.0)
     e = explain(y, x)
     assert e.paths is not None
-    assert [[e._names[v] for v in p.nodes] for p in e.paths] == [
+    assert [[e.name(v) for v in p.nodes] for p in e.paths] == [
         ["mul#1", "mul#2", "x"],
         ["mul#1", "mul#3", "x"],
     ]
