@@ -1,0 +1,270 @@
+"""The benchmark can never silently rot: at tiny sizes, every engine's workload computes the floor's numbers.
+
+Nothing here is timed. The harness's own logic (ratios, targets, the big-stack thread, the
+memory probe, the report) is checked on tiny runs and on hand-made numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import run
+from benchmarks import workloads as wl
+from benchmarks.workloads import Clock, StepResult
+
+needs_micrograd = pytest.mark.skipif(wl.MICROGRAD_ERROR is not None, reason="micrograd missing")
+needs_torch = pytest.mark.skipif(wl.TORCH_ERROR is not None, reason="torch missing")
+needs_nn = pytest.mark.skipif(wl.NN_ERROR is not None, reason=f"nn not ready: {wl.NN_ERROR}")
+
+TOL = 1e-9
+
+
+def assert_close(a: float, b: float, what: str = "") -> None:
+    assert math.isclose(a, b, rel_tol=TOL, abs_tol=TOL), f"{what}: {a!r} != {b!r}"
+
+
+def assert_all_close(xs: list[float], ys: list[float], what: str) -> None:
+    assert len(xs) == len(ys), f"{what}: {len(xs)} numbers != {len(ys)}"
+    for i, (a, b) in enumerate(zip(xs, ys)):
+        assert_close(a, b, f"{what}[{i}]")
+
+
+def assert_same_step(got: StepResult, want: StepResult) -> None:
+    assert_close(got.loss, want.loss, "loss")
+    assert_all_close(got.grads, want.grads, "grads")
+    assert_all_close(got.params, want.params, "params")
+
+
+# ---- W1 ----------------------------------------------------------------------------------------
+
+
+def test_w1_floor_matches_the_closed_form() -> None:
+    # x_n = c^n x_0 + a (c^n - 1) / (c - 1) and dx_n/dx_0 = c^n, with c = 1.0000001, a = 0.5.
+    n, c, a = 1_000, wl.W1_MUL, wl.W1_ADD
+    x, g = wl.w1_floor(n, Clock())
+    assert_close(x, c**n * wl.W1_X0 + a * (c**n - 1.0) / (c - 1.0), "x_n")
+    assert_close(g, c**n, "dx_n/dx_0")
+
+
+W1_ENGINES = [
+    pytest.param(wl.w1_chainrule, id="chainrule"),
+    pytest.param(wl.w1_micrograd, id="micrograd", marks=needs_micrograd),
+    pytest.param(wl.w1_torch, id="torch", marks=needs_torch),
+]
+
+
+@pytest.mark.parametrize("w1", W1_ENGINES)
+def test_w1_engines_match_the_floor(w1) -> None:
+    x, g = w1(300, Clock())
+    fx, fg = wl.w1_floor(300, Clock())
+    assert_close(x, fx, "x_n")
+    assert_close(g, fg, "x0.grad")
+
+
+def test_the_clock_records_every_phase_and_probes_after_each() -> None:
+    seen: list[str] = []
+    clock = Clock(seen.append)
+    wl.w1_chainrule(10, clock)
+    assert seen == ["forward", "backward"]
+    assert set(clock.times) == {"forward", "backward"}
+    assert all(t >= 0.0 for t in clock.times.values())
+
+
+# ---- W2 ----------------------------------------------------------------------------------------
+
+
+def test_w2_floor_gradients_are_the_other_factor() -> None:
+    xs, ys = wl.w2_data(40)
+    s, gx, gy = wl.w2_floor(xs, ys, Clock())
+    assert_close(s, math.fsum(x * y for x, y in zip(xs, ys)), "sum")
+    assert gx == ys and gy == xs
+
+
+W2_ENGINES = [
+    pytest.param(wl.w2_chainrule, id="chainrule"),
+    pytest.param(wl.w2_micrograd, id="micrograd", marks=needs_micrograd),
+    pytest.param(wl.w2_torch, id="torch", marks=needs_torch),
+]
+
+
+@pytest.mark.parametrize("w2", W2_ENGINES)
+def test_w2_engines_match_the_floor(w2) -> None:
+    xs, ys = wl.w2_data(40)
+    s, gx, gy = w2(xs, ys, Clock())
+    fs, fgx, fgy = wl.w2_floor(xs, ys, Clock())
+    assert_close(s, fs, "sum")
+    assert_all_close(gx, fgx, "d sum/dx")
+    assert_all_close(gy, fgy, "d sum/dy")
+
+
+# ---- W3 ----------------------------------------------------------------------------------------
+
+
+def test_w3_floor_update_is_sgd_and_loss_is_the_mean_square() -> None:
+    d = wl.w3_data(6)
+    before = wl._canonical([(wl._columns(W), b) for W, b in d.layers])
+    result = wl.w3_floor(d)(Clock())
+    assert_all_close(
+        result.params, [p - d.lr * g for p, g in zip(before, result.grads)], "p - lr * grad"
+    )
+    # The loss from an independent forward written with numpy.
+    import numpy as np
+
+    a = np.array(d.X)
+    for k, (W, b) in enumerate(d.layers):
+        a = a @ np.array(W) + np.array(b)
+        if k < len(d.layers) - 1:
+            a = np.maximum(a, 0.0)
+    assert_close(result.loss, float(np.mean((a[:, 0] - np.array(d.y)) ** 2)), "loss")
+    assert any(g != 0.0 for g in result.grads[:32]), "the first layer should learn something"
+
+
+W3_ENGINES = [
+    pytest.param(wl.w3_chainrule_raw, id="chainrule-raw"),
+    pytest.param(wl.w3_chainrule_nn, id="chainrule-nn", marks=needs_nn),
+    pytest.param(wl.w3_micrograd, id="micrograd", marks=needs_micrograd),
+    pytest.param(wl.w3_torch, id="torch", marks=needs_torch),
+]
+
+
+@pytest.mark.parametrize("w3", W3_ENGINES)
+def test_w3_engines_match_the_floor_over_two_steps(w3) -> None:
+    d = wl.w3_data(6)
+    step, floor = w3(d), wl.w3_floor(d)
+    for _ in range(2):  # the second step checks zero_grad and the update too
+        assert_same_step(step(Clock()), floor(Clock()))
+
+
+# ---- W4 ----------------------------------------------------------------------------------------
+
+
+W4_ENGINES = [
+    pytest.param(wl.w4_chainrule_nn, id="chainrule-nn", marks=needs_nn),
+    pytest.param(wl.w4_torch, id="torch", marks=needs_torch),
+    pytest.param(wl.w4_numpy, id="numpy"),
+]
+
+
+@pytest.mark.parametrize("w4", W4_ENGINES)
+def test_w4_engines_match_the_floor_twice(w4) -> None:
+    d = wl.w4_data(4)
+    run_it, floor = w4(d), wl.w4_floor(d)
+    want = floor(Clock())
+    # Weights of 0.01 * N(0, 1) leave every probability near 1/3, so the loss starts near log 3.
+    assert abs(want.loss - math.log(3.0)) < 1e-3
+    for _ in range(2):  # the second run must not accumulate into the first one's gradients
+        assert_same_step(run_it(Clock()), want)
+
+
+def test_w4_data_leaves_numpys_global_generator_alone() -> None:
+    import numpy as np
+
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    wl.w4_data(5)
+    assert np.random.rand() == expected
+
+
+# ---- the harness -------------------------------------------------------------------------------
+
+
+@needs_micrograd
+def test_micrograd_needs_the_big_stack_and_gets_its_answer_there() -> None:
+    steps = 3_000  # 6,000 nodes deep: past the default recursion limit
+    timing = run.measure(lambda c: wl.w1_micrograd(steps, c), run.Policy(1, warmup=False))
+    assert timing.note == "fails (RecursionError)" and not timing.samples
+    x, g = run.in_big_stack(lambda: wl.w1_micrograd(steps, Clock()))
+    fx, fg = wl.w1_floor(steps, Clock())
+    assert_close(x, fx, "x_n")
+    assert_close(g, fg, "x0.grad")
+
+
+def test_in_big_stack_hands_back_errors_and_restores_the_limit() -> None:
+    limit = __import__("sys").getrecursionlimit()
+    with pytest.raises(ZeroDivisionError):
+        run.in_big_stack(lambda: 1 / 0)
+    assert __import__("sys").getrecursionlimit() == limit
+
+
+def test_measure_collects_each_phase_and_their_total() -> None:
+    timing = run.measure(lambda c: wl.w1_chainrule(20, c), run.Policy(2, warmup=False))
+    assert [len(timing.samples[p]) for p in ("forward", "backward", "total")] == [2, 2, 2]
+    for f, b, t in zip(*(timing.samples[p] for p in ("forward", "backward", "total"))):
+        assert_close(f + b, t, "total")
+
+
+@pytest.mark.parametrize(
+    ("first", "count"), [(0.1, 7), (0.49, 7), (0.5, 5), (1.9, 5), (2.0, 3), (60.0, 3)]
+)
+def test_policy_gives_slow_workloads_fewer_repeats(first: float, count: int) -> None:
+    assert run.Policy(7).count(first) == count
+
+
+def test_bytes_per_node_sees_a_graph() -> None:
+    r = run.bytes_per_node(wl.w1_chainrule, 500)
+    # A node holds at least a float and a reference to its operands; less than 16 B is a bug.
+    assert 16 < r["forward"] <= r["backward"] < 10_000
+
+
+def _row(chainrule: float, micrograd: float, target: float | None) -> run.Row:
+    cells = {e: run.Cell() for e in run.ENGINES}
+    cells["chainrule"] = run.Cell((chainrule, chainrule, chainrule))
+    cells["micrograd"] = run.Cell((micrograd, micrograd, micrograd))
+    return run.Row("r", "s", cells, target, "≤ 1/4 of micrograd" if target else "")
+
+
+def test_ratios_and_targets() -> None:
+    assert run.ratio(_row(1.0, 4.0, 0.25), "micrograd") == 0.25
+    assert run.target_met(_row(1.0, 4.0, 0.25)) is True  # exactly on the target counts
+    assert run.target_met(_row(1.0, 3.9, 0.25)) is False
+    assert run.target_met(_row(1.0, 3.9, None)) is None
+    assert run.ratio(_row(1.0, 4.0, 0.25), "floor") is None  # floor not measured
+    assert run.fmt_ratio(0.25) == "1/4.0"
+    assert run.fmt_ratio(12.34) == "12.3×"
+    assert run.fmt_cell(run.Cell((0.0123, 0.0120, 0.0131)), "s") == "12.3 ms (12.0–13.1)"
+    assert run.fmt_cell(run.Cell((185.4,) * 3), "B") == "185 B"
+    table = run.markdown_table(
+        run.Report(rows=[_row(1.0, 4.0, 0.25), _row(1.0, 3.0, 0.25)]),
+        {e: e for e in run.ENGINES},
+    )
+    lines = table.splitlines()
+    assert lines[2].endswith("≤ 1/4 of micrograd: met |")
+    assert lines[3].endswith("≤ 1/4 of micrograd: **not met** |")
+
+
+TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100)
+
+
+def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None:
+    reports: list[run.Report] = []
+    run_all = run.run_all
+    monkeypatch.setattr(run, "QUICK", TINY)
+
+    def keep(*args: Any, **kwargs: Any) -> run.Report:
+        reports.append(run_all(*args, **kwargs))
+        return reports[-1]
+
+    monkeypatch.setattr(run, "run_all", keep)
+    out = tmp_path / "bench.md"
+    assert run.main(["--quick", "--markdown", str(out)]) == 0
+    text = out.read_text()
+    assert "| workload | chainrule |" in text and "Targets:" in text
+    for name in ("W1 chain 20 steps: total", "W3 MLP step, 4 points, nn: total", "M1 bytes"):
+        assert f"\n| {name}" in text
+    # W1 at two sizes, W2, the million-node chain: 3 rows each; W3 raw and nn; W4: 3; M1: 2.
+    (report,) = reports
+    assert len(report.rows) == 3 * 2 + 3 + 2 + 3 + 2 + 3
+    for row in report.rows:
+        if wl.NN_ERROR is None or not any(w in row.name for w in ("nn", "W4")):
+            assert row.cells["chainrule"].stats is not None, row.name
+    capsys.readouterr()
+
+
+def test_profile_names_the_engine_functions() -> None:
+    text = run.profile_w3(3)
+    assert "tottime" in text and "value.py" in text
