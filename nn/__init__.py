@@ -1,1 +1,47 @@
-"""Layers, losses and optimisers built on `autograd.Value`."""
+"""Layers, losses and optimisers built on `autograd.Value`, with the book's numpy layers beside them.
+
+    from nn import Dense, ReLU, Softmax, CategoricalCrossEntropy, Adam, Sequential, fit
+    model = Sequential([Dense(2, 64), ReLU(), Dense(64, 3), Softmax()])
+    history = fit(model, CategoricalCrossEntropy(), Adam(model.parameters(), lr=0.05), X, y, 100)
+
+`nn.reference` holds the hand-derived numpy versions (Layer_Dense, Activation_ReLU, ...) that
+the tests check every gradient against.
+"""
+
+from .activations import ReLU, Sigmoid, Softmax, Tanh
+from .batch import as_batch, data_array, grad_array, to_values
+from .layers import Dense
+from .losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy, clip
+from .module import Module, Sequential
+from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
+from .saving import load, save
+from .train import accuracy, fit, gc_paused, train_step
+
+__all__ = [
+    "MSE",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "Dense",
+    "Module",
+    "Optimizer",
+    "RMSprop",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "accuracy",
+    "as_batch",
+    "clip",
+    "data_array",
+    "fit",
+    "gc_paused",
+    "grad_array",
+    "load",
+    "save",
+    "to_values",
+    "train_step",
+]

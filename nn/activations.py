@@ -1,0 +1,62 @@
+"""Activations: elementwise ReLU, Sigmoid and Tanh, and the row-wise Softmax."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import autograd as ag
+from autograd import Value
+
+from .batch import as_batch
+from .module import Module
+
+
+class ReLU(Module):
+    """a = max(0, z), elementwise; da/dz = 1 if z > 0 else 0."""
+
+    prefix = "relu"
+
+    def forward(self, Z: Any) -> list[list[Value]]:
+        """max(0, z) for every entry."""
+        return [list(map(Value.relu, row)) for row in as_batch(Z, self.name, wrap=True)]
+
+
+class Sigmoid(Module):
+    """a = 1 / (1 + e^-z), elementwise; da/dz = a (1 - a)."""
+
+    prefix = "sigmoid"
+
+    def forward(self, Z: Any) -> list[list[Value]]:
+        """1 / (1 + e^-z) for every entry."""
+        return [list(map(Value.sigmoid, row)) for row in as_batch(Z, self.name, wrap=True)]
+
+
+class Tanh(Module):
+    """a = tanh z, elementwise; da/dz = 1 - a^2."""
+
+    prefix = "tanh"
+
+    def forward(self, Z: Any) -> list[list[Value]]:
+        """tanh z for every entry."""
+        return [list(map(Value.tanh, row)) for row in as_batch(Z, self.name, wrap=True)]
+
+
+class Softmax(Module):
+    """p_ij = e^(z_ij - m_i) / sum_k e^(z_ik - m_i), with m_i the row's max taken as a constant.
+
+    Subtracting m_i changes nothing mathematically (it cancels between numerator and
+    denominator) but keeps every exponent <= 0, so e^x cannot overflow. m_i enters the graph
+    as a plain number: its own derivative would cancel anyway, and a constant costs no node.
+    """
+
+    prefix = "softmax"
+
+    def forward(self, Z: Any) -> list[list[Value]]:
+        """Each row's exponentials, shifted by the row max, divided by their sum."""
+        out = []
+        for row in as_batch(Z, self.name, wrap=True):
+            m = max(v.data for v in row)
+            exps = [(v - m).exp() for v in row]
+            total = ag.sum(exps)
+            out.append([e / total for e in exps])
+        return out

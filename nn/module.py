@@ -1,0 +1,152 @@
+"""The module base (`parameters()`, `zero_grad()`, a named scope around `forward`) and `Sequential`."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+import autograd as ag
+from autograd import Value
+
+# One counter per kind of module, so that names read "dense1", "dense2", "relu1" in a graph.
+_counters: dict[str, Iterator[int]] = {}
+
+
+def _next_name(prefix: str) -> str:
+    counter = _counters.setdefault(prefix, itertools.count(1))
+    return f"{prefix}{next(counter)}"
+
+
+class Module:
+    """A piece of a network: it owns parameters (possibly none) and maps inputs to Values.
+
+    Calling a module runs its `forward` inside `autograd.scope(self.name, owner=self)`, so every
+    node it creates records which module made it, and a graph drawing can fold a layer into a box.
+    """
+
+    prefix = "module"  # the stem of the automatic name, e.g. "dense" -> "dense1"
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise TypeError(f"a module name must be a non-empty str, got {name!r}")
+        self.name = name if name is not None else _next_name(self.prefix)
+
+    def forward(self, *args: Any) -> Any:
+        """The computation; subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any) -> Any:
+        with ag.scope(self.name, owner=self):
+            return self.forward(*args)
+
+    def parameters(self) -> list[Value]:
+        """The trainable leaf Values, each listed once."""
+        return []
+
+    def zero_grad(self) -> None:
+        """Set the gradient of every parameter to 0 (backward accumulates into leaves)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    # ---- parameters as named numpy arrays, for saving and loading ----
+
+    def _arrays(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
+        """Each parameter array's name, its shape and its Values in row-major order."""
+        return {}
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter array by name, as float64 copies."""
+        return {
+            key: np.array([v.data for v in values], dtype=np.float64).reshape(shape)
+            for key, (shape, values) in self._arrays().items()
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set every parameter from `state`; check everything first, so a bad state changes nothing."""
+        slots = self._arrays()
+        missing = [k for k in slots if k not in state]
+        unexpected = [k for k in state if k not in slots]
+        if missing or unexpected:
+            raise ValueError(
+                f"{self.name}: the parameter names do not match; missing {missing}, "
+                f"unexpected {unexpected}"
+            )
+        checked = [
+            (check_array(state[key], shape, f"{self.name} parameter {key!r}"), values)
+            for key, (shape, values) in slots.items()
+        ]
+        for array, values in checked:
+            for v, x in zip(values, array.ravel().tolist()):
+                v.data = x
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def check_array(x: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """`x` as a float64 array of exactly `shape`, or an error naming `what` and both shapes."""
+    try:
+        array = np.asarray(x)
+    except Exception as e:  # a ragged nesting, for one
+        raise ValueError(f"{what} is not an array: {e}") from e
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must hold real numbers, got dtype {array.dtype}")
+    if array.shape != shape:
+        raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
+    return array.astype(np.float64)
+
+
+def unique(values: Sequence[Value]) -> list[Value]:
+    """`values` with repeats removed (by identity), keeping first occurrences in order."""
+    return list({id(v): v for v in values}.values())
+
+
+class Sequential(Module):
+    """Modules applied in order: model(X) = layers[-1](... layers[0](X))."""
+
+    prefix = "sequential"
+
+    def __init__(self, layers: Sequence[Module], name: str | None = None) -> None:
+        super().__init__(name)
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(
+                    f"Sequential needs Modules, got {type(layer).__name__} at position {i}"
+                )
+        self.layers = layers
+
+    def forward(self, X: Any) -> Any:
+        """Feed the output of each layer into the next."""
+        for layer in self.layers:
+            X = layer(X)
+        return X
+
+    def parameters(self) -> list[Value]:
+        """Every layer's parameters, in layer order; a layer used twice counts once."""
+        return unique([p for layer in self.layers for p in layer.parameters()])
+
+    def _arrays(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
+        # Keys by position ("0.weights"), not by name: names depend on how many modules the
+        # process created before, and a saved file must load into a freshly built model.
+        return {
+            f"{i}.{key}": slot
+            for i, layer in enumerate(self.layers)
+            for key, slot in layer._arrays().items()
+        }
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([{inner}], name={self.name!r})"
