@@ -37,7 +37,7 @@ from .walk import Graph, as_float, count_paths, enumerate_paths, finite_max_abs,
 
 # Measured with Graphviz 2.43 on a 2-core machine: a 500-Value graph (about 1,000 drawn nodes
 # with its op ellipses) lays out in about a second; 1,750 Values take about 45 s.
-DEFAULT_MAX_NODES = 500
+DEFAULT_MAX_NODES = 1000
 DEFAULT_FORMAT = "{:.4g}"
 RANKDIRS = ("LR", "RL", "TB", "BT")
 COLLAPSE_LEVELS = {"layer": 1, "neuron": 2}
@@ -160,7 +160,17 @@ def dot_lines(
     d = _Drawing(g, shown, on, number, show_data, show_grad, edge_labels, flow, color_by_grad)
     if level is not None:
         d.fold(level, collapse, max_nodes)
-    return d.lines(rankdir, target, centre, depth, legend, clusters, collapse)
+    lines = d.lines(rankdir, target, centre, depth, legend, clusters, collapse)
+    # Arrows between summary boxes are the expensive part of a folded drawing: layers are
+    # often fully connected, and dot spends ~1 s on 1,000 such arrows and ~10 s on 2,500.
+    if level is not None and d.arrows > max_nodes:
+        raise GraphTooLarge(
+            f"collapse={collapse!r} draws {d.arrows} arrows between its boxes, more than "
+            f"max_nodes={max_nodes}, which Graphviz cannot lay out in a few seconds: collapse "
+            f"at a coarser level such as collapse='layer', or draw a neighbourhood with "
+            f"focus=<a Value>, depth=<k>"
+        )
+    return lines
 
 
 def _collapse_level(collapse: str | int | None) -> int | None:
@@ -244,6 +254,7 @@ class _Drawing:
         self.groups: list[_Group] = []
         grads = (as_float(g.nodes[i].grad) for i in range(len(g)) if shown[i])
         self.scale = GradScale(finite_max_abs(grads))
+        self.arrows = 0  # edge statements written, known once `lines` has run
 
     # ---- collapse ----------------------------------------------------------------------------
 
@@ -407,10 +418,11 @@ class _Drawing:
                 if hidden_users:
                     edges.append(self._stub(f"v{i}_out", f"v{i} -> v{i}_out", hidden_users, "user"))
         for (tail, head), (n, any_lit) in aggregated.items():
-            label = f' label="{n} edges"' if n > 1 else ""
+            label = f" label=<{n} edges>" if n > 1 else ""
             extra = f" {_lit_edge()}" if any_lit else ""
             edges.append(f"\t{tail} -> {head} [style=bold{label}{extra}]\n")
         out.extend(self._clusters(placed, clusters))
+        self.arrows = len(edges)
         out.extend(edges)
         if legend:
             out.append(self._legend(target, centre, depth, collapse))

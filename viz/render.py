@@ -13,6 +13,7 @@ from autograd import Value
 from .dot import GRAPH_NAME, dot_lines
 
 FORMATS = ("svg", "png", "pdf")
+PNG_MAX_INCHES = 40
 
 
 def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digraph:
@@ -75,8 +76,11 @@ def render(
     for f in formats:
         source = g.copy()
         if f == "png":
-            # A root-graph attribute set last applies to the whole drawing.
-            source.body.append(f"\tgraph [dpi={int(dpi)}]\n")
+            # A root-graph attribute set last applies to the whole drawing. The size cap (in
+            # inches) scales a huge drawing down: cairo's time and memory grow with its pixels.
+            source.body.append(
+                f'\tgraph [dpi={int(dpi)} size="{PNG_MAX_INCHES},{PNG_MAX_INCHES}"]\n'
+            )
         out = base.parent / f"{base.name}.{f}"
         out.write_bytes(source.pipe(format=f))
         written.append(out)

@@ -62,7 +62,12 @@ def as_float(x: object) -> float:
 
 def walk(roots: Value | Iterable[Value]) -> Graph:
     """Every node reachable from `roots` over `parents`, in depth-first post-order."""
-    root_list = [roots] if isinstance(roots, Value) else list(roots)
+    if isinstance(roots, Value):
+        root_list = [roots]
+    elif isinstance(roots, Iterable):
+        root_list = list(roots)
+    else:
+        raise TypeError(f"the graph's root must be an autograd.Value, got {type(roots).__name__}")
     if not root_list:
         raise ValueError("draw a graph from at least one Value; got no roots")
     for r in root_list:
