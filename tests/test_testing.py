@@ -167,10 +167,14 @@ def test_a_registered_custom_op_is_drawn_into_graphs() -> None:
         drawn: list[Expression] = []
 
         @settings(max_examples=100)
-        @given(expressions())
+        @given(expressions())  # the default: every op in the table at draw time
         def check(e: Expression) -> None:
             drawn.append(e)
-            assert_gradients_match(e, e.inputs)
+            if set(e.ops) <= {
+                *BUILTIN,
+                name,
+            }:  # ops other packages registered are not ours to judge
+                assert_gradients_match(e, e.inputs)
 
         check()
     assert sum(name in e.ops for e in drawn) >= 5
