@@ -97,16 +97,16 @@ def seed_layer() -> tuple[Value, list[list[Value]], list[Value], list[Value]]:
     return loss, W, B, X
 
 
-def draw_seed_examples() -> list[Path]:
+def draw_seed_examples(out: Path = OUT) -> list[Path]:
     """Render the seed's neuron (w0's chain highlighted) and layer (x2's three paths)."""
     weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
     inputs = [Value(x, f"x{i}") for i, x in enumerate([1.0, -2.0, 3.0])]
     loss, *_ = neuron(weights, Value(1.0, "b"), inputs)
     loss.backward()
-    files = render(loss, OUT / "neuron", highlight=weights[0])
+    files = render(loss, out / "neuron", highlight=weights[0])
     loss, _, _, X = seed_layer()
     # Six significant digits show the seed's 466.56 and 77.76 exactly.
-    files += render(loss, OUT / "layer", highlight=X[1], fmt="{:.6g}")
+    files += render(loss, out / "layer", highlight=X[1], fmt="{:.6g}")
     return files
 
 

@@ -43,7 +43,8 @@ def text(attrs: str) -> str:
     m = re.search(r"label=<(.*)>", attrs)
     assert m, attrs
     body = re.sub(r"<BR/>|</TR>", "\n", m[1])
-    return html.unescape(re.sub(r"<[^>]*>", "", body)).strip()
+    # Graphviz reads a doubled backslash as one (see viz.style).
+    return html.unescape(re.sub(r"<[^>]*>", "", body)).replace("\\\\", "\\").strip()
 
 
 def values(nodes: dict[str, str]) -> dict[str, str]:
@@ -466,6 +467,7 @@ def test_hostile_labels_are_escaped_into_inert_text() -> None:
     assert "<B>bold?</B> & &amp; &#65;" in shown
     assert "bell\\x07 del\\x7f nul\\x00" in shown
     assert "lone \\ud800 surrogate" in shown
+    assert "back\\slash \\n \\l \\N" in shown
     assert html_text("two\nlines\r\nthree") == "two<BR/>lines<BR/>three"
 
 

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 # ---- label text ----------------------------------------------------------------------------
 
-_XML_SPECIAL = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+# Graphviz expands escapes such as \N (the node's name) even inside HTML-like labels, after
+# reading character references, so a backslash must be doubled rather than written as &#92;.
+_XML_SPECIAL = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "'": "&#39;",
+    "\\": "\\\\",
+}
 
 
 def _escape_char(c: str) -> str:
@@ -22,7 +31,8 @@ def _escape_char(c: str) -> str:
     # XML cannot carry control characters, lone surrogates or the two non-characters even as
     # entities, so those are shown the way Python writes them (`\x07`) instead of dropped.
     if code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF):
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        shown = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        return shown.replace("\\", _XML_SPECIAL["\\"])
     # Everything else is written as a character reference: the DOT stays pure ASCII, so no
     # encoding setting anywhere can garble it.
     return f"&#{code};"

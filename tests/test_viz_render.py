@@ -1,0 +1,177 @@
+"""viz with the real Graphviz `dot`: hostile labels, valid SVG/PNG/PDF, Jupyter, and `make demo`."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import struct
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import autograd as ag
+from autograd import Value
+from viz import draw_graph, render, to_dot
+
+if shutil.which("dot") is None:  # pragma: no cover - `make test` installs it first
+    pytest.fail("Graphviz's `dot` is not on PATH: run `bash scripts/ensure-dot.sh`")
+
+SVG = "{http://www.w3.org/2000/svg}"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def svg_parts(svg: bytes | str) -> tuple[dict[str, list[str]], int]:
+    """Node title -> the lines of text it shows, and the number of edges, from dot's SVG."""
+    tree = ET.fromstring(svg)
+    nodes: dict[str, list[str]] = {}
+    edges = 0
+    for g in tree.iter(f"{SVG}g"):
+        if g.get("class") == "node":
+            title = g.find(f"{SVG}title")
+            assert title is not None and title.text is not None
+            nodes[title.text] = [t.text or "" for t in g.iter(f"{SVG}text")]
+        elif g.get("class") == "edge":
+            edges += 1
+    return nodes, edges
+
+
+def run_dot(source: str, fmt: str) -> bytes:
+    """`dot -T<fmt>`, failing the test on any error or warning it prints."""
+    run = subprocess.run(["dot", f"-T{fmt}"], input=source.encode("ascii"), capture_output=True)
+    assert run.returncode == 0 and run.stderr == b"", run.stderr.decode()
+    return run.stdout
+
+
+def seed_neuron() -> tuple[Value, Value]:
+    w = [Value(v, f"w{i}") for i, v in enumerate([-3.0, -1.0, 2.0])]
+    x = [Value(v, f"x{i}") for i, v in enumerate([1.0, -2.0, 3.0])]
+    loss = ag.sum([*(wi * xi for wi, xi in zip(w, x)), Value(1.0, "b")]).relu().square()
+    loss.label = "loss"
+    loss.backward()
+    return loss, w[0]
+
+
+HOSTILE = [
+    '"] ; x -> y [',
+    "<B>bold?</B> & &amp; &#65;",
+    "{record|fields} <port>",
+    "back\\slash \\n \\l \\N \\G \\\\",
+    "two\nlines\r\nthree",
+    "naïve ∂ 漢字 😀 Ω",
+    "tab\there",
+    "bell\x07 del\x7f nul\x00",
+    "lone \ud800 surrogate",
+    "]]> --> <!-- <![CDATA[ subgraph cluster_x { z }",
+    "label=<x> ]; n [label=y",
+]
+# What each label's lines look like once drawn: as written, with control characters spelt out.
+DRAWN = {
+    "two\nlines\r\nthree": ["two", "lines", "three"],
+    "tab\there": ["tab here"],
+    "bell\x07 del\x7f nul\x00": ["bell\\x07 del\\x7f nul\\x00"],
+    "lone \ud800 surrogate": ["lone \\ud800 surrogate"],
+}
+
+
+def test_hostile_labels_render_as_written_with_no_node_added_or_lost() -> None:
+    leaves = [Value(float(i), s) for i, s in enumerate(HOSTILE)]
+    root = ag.sum(leaves)
+    root.label = HOSTILE[0]
+    for v in leaves:
+        v.grad = 1.0
+    source = to_dot(root)
+    nodes, edges = svg_parts(run_dot(source, "svg"))
+    n = len(HOSTILE)
+    # n leaves + the sum + its op ellipse + the legend; one edge per operand and one from the op.
+    assert sorted(nodes) == sorted([f"v{i}" for i in range(n + 1)] + [f"v{n}_op", "legend"])
+    assert edges == n + 1
+    for i, label in enumerate(HOSTILE):
+        lines = DRAWN.get(label, [label])
+        assert nodes[f"v{i}"] == [*lines, f"data {i:g}", "grad 1"], label
+    # The same through -Tjson: the layout engine itself sees exactly these objects.
+    import json
+
+    laid_out = json.loads(run_dot(source, "json"))
+    assert len(laid_out["objects"]) == n + 3
+    assert len(laid_out["edges"]) == n + 1
+
+
+def test_hostile_op_and_scope_names_stay_inert_too() -> None:
+    x = Value(2.0, "x")
+    with ag.scope('"]; evil -> node [', owner=None), ag.scope("<B>}{|\\N"):
+        y = x.exp()
+    y.label = "y"
+    y.backward()
+    source = to_dot(y)
+    nodes, edges = svg_parts(run_dot(source, "svg"))
+    assert sorted(nodes) == ["legend", "v0", "v1", "v1_op"]
+    texts = [t.text for t in ET.fromstring(run_dot(source, "svg")).iter(f"{SVG}text")]
+    assert '"]; evil -> node [' in texts and "<B>}{|\\N" in texts
+    collapsed, _ = svg_parts(run_dot(to_dot(y, collapse="neuron"), "svg"))
+    assert collapsed["g0"][0] == '"]; evil -> node [ / <B>}{|\\N'
+
+
+def test_png_and_svg_and_pdf_files_are_valid(tmp_path: Path) -> None:
+    loss, w0 = seed_neuron()
+    files = render(loss, tmp_path / "neuron", formats=("svg", "png", "pdf"), highlight=w0)
+    assert [f.name for f in files] == ["neuron.svg", "neuron.png", "neuron.pdf"]
+    svg, png, pdf = (f.read_bytes() for f in files)
+    nodes, edges = svg_parts(svg)
+    assert len(nodes) == 13 + 6 + 1 and edges == 12 + 6
+    assert ["w0", "data -3", "grad 12"] in nodes.values()
+    assert any("∂loss/∂w0 = 12 × 1 × 1 × 1 = 12" in t for t in nodes["legend"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    assert 800 < width < 6000 and 300 < height < 6000, (width, height)
+    assert len(png) > 20_000
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+
+
+def test_the_contracts_render_call_and_jupyters_inline_svg(tmp_path: Path) -> None:
+    loss, _ = seed_neuron()
+    g = draw_graph(loss)
+    written = Path(g.render(str(tmp_path / "graph"), format="png"))
+    assert written == tmp_path / "graph.png"
+    assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bundle = g._repr_mimebundle_()
+    nodes, _ = svg_parts(bundle["image/svg+xml"])
+    assert len(nodes) == 20
+
+
+def test_render_rejects_unknown_formats_and_options_for_a_ready_digraph(tmp_path: Path) -> None:
+    loss, w0 = seed_neuron()
+    with pytest.raises(ValueError, match="render\\(\\) writes svg, png, pdf; got format 'gif'"):
+        render(loss, tmp_path / "x", formats=("gif",))
+    with pytest.raises(TypeError, match="need a Value, not a Digraph"):
+        render(draw_graph(loss), tmp_path / "x", highlight=w0)
+    (svg,) = render(draw_graph(loss), tmp_path / "y.svg", formats="svg")
+    assert svg == tmp_path / "y.svg"
+
+
+def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("demo", ROOT / "demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    files = demo.draw_seed_examples(tmp_path)
+    assert sorted(f.name for f in files) == ["layer.png", "layer.svg", "neuron.png", "neuron.svg"]
+    neuron, _ = svg_parts((tmp_path / "neuron.svg").read_bytes())
+    shown = {t[0]: t[1:] for t in neuron.values() if len(t) == 3}
+    # The seed's hand-derived gradients: 12, -24, 36 and 12.
+    assert shown["w0"] == ["data -3", "grad 12"] and shown["w1"] == ["data -1", "grad -24"]
+    assert shown["w2"] == ["data 2", "grad 36"] and shown["b"] == ["data 1", "grad 12"]
+    layer, _ = svg_parts((tmp_path / "layer.svg").read_bytes())
+    shown = {t[0]: t[1:] for t in layer.values() if len(t) == 3}
+    # Seed cell 9's first loss and d l / d W = outer(X, 2 y) with y = 21.6.
+    assert shown["loss"] == ["data 466.56", "grad 1"]
+    assert [shown[f"w2{n}"][1] for n in range(1, 5)] == [
+        "grad 43.2",
+        "grad 86.4",
+        "grad 129.6",
+        "grad 172.8",
+    ]
+    assert any("total 77.76" in t for t in layer["legend"])
+    for name in ("neuron.png", "layer.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
