@@ -80,9 +80,11 @@ class Row:
         return self.atol + self.rtol * abs(self.numeric)
 
     def matches(self, numeric: float) -> bool:
-        """|analytic - numeric| <= atol + rtol * |numeric| (equal infinities match too)."""
+        """|analytic - numeric| <= atol + rtol * |numeric|, with both finite."""
         a = self.analytic
-        return a == numeric or abs(a - numeric) <= self.atol + self.rtol * abs(numeric)
+        if not (math.isfinite(a) and math.isfinite(numeric)):
+            return False  # an infinite slope is a pole or a cusp: nothing a difference can confirm
+        return abs(a - numeric) <= self.atol + self.rtol * abs(numeric)
 
     @property
     def side(self) -> str:
@@ -131,6 +133,8 @@ class GradcheckReport:
     def notes(self) -> list[str]:
         """One sentence per input that sits near a kink and disagrees with the central difference."""
         notes = []
+        if not math.isfinite(self.output):
+            notes.append(f"f = {self.output!r} at these inputs: there is no gradient to check.")
         for r in self.rows:
             if r.status == "ok" or not r.kinks:
                 continue

@@ -217,6 +217,17 @@ def test_pole_of_div_is_named() -> None:
         gradcheck(lambda x: 1.0 / x, [1e-7])
 
 
+def test_non_finite_values_never_pass() -> None:
+    # log at 0: f = -inf, the right slope is inf too; an infinite slope confirms nothing.
+    with pytest.raises(KinkError, match="log's kink at 0") as info:
+        gradcheck(lambda x: x.log(), [0.0])
+    assert "f = -inf at these inputs: there is no gradient to check." in str(info.value)
+    with pytest.raises(KinkError, match="pow's kink at 0"):
+        gradcheck(lambda x: x**0.5, [0.0])
+    with pytest.raises(GradcheckError, match="f = inf at these inputs"):
+        gradcheck(lambda x: x * math.inf, [1.0])
+
+
 def test_kink_of_a_custom_op_is_named() -> None:
     with custom_op(
         "hypot",
