@@ -17,6 +17,12 @@ Domains. An op is only fed numbers where it is finite, differentiable and well-c
 denominator away from 0, relu's input away from its kink, exp's input small enough not to
 overflow). Ops without an entry get any number in [-bound, bound], and are then only used where
 their forward and local derivatives are finite and every declared kink is at least `margin` away.
+Give a custom op a domain of its own with, for example, `DOMAINS["myop"] = (((0.5, None),),)`.
+
+The pieces: `values()` draws numbers, `op_inputs(op)` draws one op's inputs, `expressions()`
+draws a random graph as an `Expression` (callable on Values, `.floats` on plain floats, `str()`
+a readable listing), `graphs()` draws (f, inputs) pairs, and `assert_gradients_match(f, inputs)`
+is the property.
 """
 
 from __future__ import annotations
