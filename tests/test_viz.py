@@ -589,3 +589,37 @@ def test_importing_autograd_imports_neither_viz_nor_graphviz() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+class Module:
+    """Stands in for an nn module: nn passes owner=self to the scope around its forward."""
+
+
+def test_layer_means_the_innermost_scope_with_an_owner() -> None:
+    model, dense1, dense2 = Module(), Module(), Module()
+    x = [Value(1.0, "x0"), Value(-2.0, "x1")]
+    with ag.scope("model", owner=model):
+        h = []
+        with ag.scope("dense1", owner=dense1):
+            w = [[Value(0.5 * (i + j), f"w{i}{j}") for j in range(2)] for i in range(3)]
+            for i in range(3):
+                with ag.scope(f"neuron {i}"):
+                    h.append(ag.sum([a * b for a, b in zip(w[i], x)]).tanh())
+        with ag.scope("dense2", owner=dense2):
+            v = [Value(0.1 * i, f"v{i}") for i in range(3)]  # a leaf made inside a scope
+            with ag.scope("neuron 0"):
+                out = ag.sum([a * b for a, b in zip(v, h)])
+    loss = out.square()
+    loss.label = "loss"
+    loss.backward()
+    dot = to_dot(loss, collapse="layer")
+    found = {text(a).split("\n")[0]: text(a) for k, a in parse(dot)[0].items() if k[0] == "g"}
+    assert sorted(found) == ["model / dense1 (Module)", "model / dense2 (Module)"]
+    # dense1: 6 products, 3 sums, 3 tanh, its 6 weights and the 2 inputs only it uses.
+    assert found["model / dense1 (Module)"].startswith("model / dense1 (Module)\n20 nodes")
+    assert "8 leaves" in found["model / dense1 (Module)"]
+    assert "3 leaves" in found["model / dense2 (Module)"]
+    assert dot.count("subgraph cluster_") == 1  # the model frames its two layers
+    neurons = to_dot(loss, collapse="neuron")
+    assert neurons.count("<B>model / dense1 / neuron ") == 3
+    assert to_dot(loss, collapse=1, legend=False).count("<B>model (Module)</B>") == 1

@@ -40,7 +40,6 @@ from .walk import Graph, as_float, count_paths, enumerate_paths, finite_max_abs,
 DEFAULT_MAX_NODES = 1000
 DEFAULT_FORMAT = "{:.4g}"
 RANKDIRS = ("LR", "RL", "TB", "BT")
-COLLAPSE_LEVELS = {"layer": 1, "neuron": 2}
 # Up to this many root-to-highlight paths are written out factor by factor in the legend.
 MAX_LISTED_PATHS = 4
 GRAPH_NAME = "chainrule"
@@ -173,20 +172,34 @@ def dot_lines(
     return lines
 
 
-def _collapse_level(collapse: str | int | None) -> int | None:
+def _collapse_level(collapse: str | int | None) -> str | int | None:
+    bad = f"collapse must be 'layer', 'neuron' or a scope depth >= 1; got {collapse!r}"
     if collapse is None:
         return None
     if isinstance(collapse, str):
-        if collapse not in COLLAPSE_LEVELS:
-            raise ValueError(
-                f"collapse must be 'layer', 'neuron' or a scope depth >= 1; got {collapse!r}"
-            )
-        return COLLAPSE_LEVELS[collapse]
+        if collapse not in ("layer", "neuron"):
+            raise ValueError(bad)
+        return collapse
     if isinstance(collapse, bool) or not isinstance(collapse, int) or collapse < 1:
-        raise ValueError(
-            f"collapse must be 'layer', 'neuron' or a scope depth >= 1; got {collapse!r}"
-        )
+        raise ValueError(bad)
     return collapse
+
+
+def _at_level(s: Scope, level: str | int) -> Scope:
+    """The scope whose box holds the nodes made in `s`, when folding at `level`.
+
+    "neuron" is the innermost scope itself; "layer" is the innermost scope with an owner (the
+    module that made the node: nn passes owner=self, and a neuron's scope has none), or the
+    outermost scope when none has an owner; an int k is the scope k deep, or `s` if shallower.
+    """
+    chain = _chain(s)
+    if level == "neuron":
+        return chain[-1]
+    if level == "layer":
+        owned = [c for c in chain if c.owner is not None]
+        return owned[-1] if owned else chain[0]
+    assert isinstance(level, int)
+    return chain[min(level, len(chain)) - 1]
 
 
 def _member(g: Graph, v: Value | None, what: str) -> int | None:
@@ -258,24 +271,14 @@ class _Drawing:
 
     # ---- collapse ----------------------------------------------------------------------------
 
-    def fold(self, level: int, collapse: str | int | None, max_nodes: int) -> None:
-        """Put every node whose scope is at least `level` deep into the box of that ancestor."""
+    def fold(self, level: str | int, collapse: str | int | None, max_nodes: int) -> None:
+        """Put every computed node into the box of its scope at `level`; leaves follow their users."""
         g = self.g
-        ancestor: dict[Scope, Scope] = {}
+        box_scope: dict[Scope, Scope] = {}
         group_at: dict[Scope, int] = {}
         titles: Counter[str] = Counter()
-        for i, v in enumerate(g.nodes):
-            s = v.scope
-            if s is None:
-                continue
-            a = ancestor.get(s)
-            if a is None:
-                chain = [s]
-                while chain[-1].parent is not None:
-                    chain.append(chain[-1].parent)
-                # chain[-1] is the outermost scope; keep the one `level` deep (or s itself).
-                a = chain[max(0, len(chain) - level)]
-                ancestor[s] = a
+
+        def group(a: Scope) -> int:
             k = group_at.get(a)
             if k is None:
                 k = group_at[a] = len(self.groups)
@@ -284,19 +287,32 @@ class _Drawing:
                 if titles[title] > 1:  # the same module run twice in one graph
                     title += f" #{titles[title]}"
                 self.groups.append(_Group(title, a, a.parent))
-            self.group_of[i] = k
-        # An unscoped leaf (a weight, an input, a constant) joins the box that uses it; leaves
-        # used by several boxes share one box per set of users, like "the inputs of layer 1".
+            return k
+
+        def box_of(s: Scope) -> Scope:
+            a = box_scope.get(s)
+            if a is None:
+                a = box_scope[s] = _at_level(s, level)
+            return a
+
+        for i, v in enumerate(g.nodes):
+            if v.scope is not None and g.parents[i]:
+                self.group_of[i] = group(box_of(v.scope))
+        # A leaf (a weight, an input, a constant) joins the one box that uses it. Else it stays
+        # in its own scope's box, or, with no scope, shares a box with the leaves that feed the
+        # same places: "the inputs of layer 1".
         users = g.users
         leaf_group: dict[tuple[int, ...], int] = {}
         for i, v in enumerate(g.nodes):
-            if v.scope is not None or g.parents[i]:
+            if g.parents[i]:
                 continue
             targets = sorted(
                 {self.group_of[u] if self.group_of[u] >= 0 else -2 - u for u in users[i]}
             )
             if len(targets) == 1 and targets[0] >= 0:
                 self.group_of[i] = targets[0]
+            elif v.scope is not None:
+                self.group_of[i] = group(box_of(v.scope))
             elif len(targets) > 1:
                 key = tuple(targets)
                 k = leaf_group.get(key)
@@ -388,7 +404,7 @@ class _Drawing:
             k = self.group_of[i]
             if k < 0:
                 lit = on is not None and on[i]
-                home = v.scope if v.scope is not None or g.parents[i] else self._leaf_home(i)
+                home = v.scope if g.parents[i] else self._leaf_home(i, v.scope)
                 self._place(placed, home, self._value_node(i, v, lit, i == centre))
                 if g.parents[i]:
                     self._place(placed, v.scope, self._op_node(i, v, lit))
@@ -428,9 +444,16 @@ class _Drawing:
             out.append(self._legend(target, centre, depth, collapse))
         return out
 
-    def _leaf_home(self, i: int) -> Scope | None:
-        """The innermost scope shared by every drawn user of leaf i: a neuron's weight sits in
-        that neuron's frame, an input shared by a layer's neurons in the layer's frame."""
+    def _leaf_home(self, i: int, own: Scope | None) -> Scope | None:
+        """The frame for leaf i: the innermost scope shared by its drawn users, so that a
+        neuron's weight sits in that neuron's frame and a layer's shared input in the layer's;
+        but never outside the scope the leaf was made in."""
+        common = self._users_scope(i)
+        if own is None or any(c is own for c in _chain(common)):
+            return common
+        return own
+
+    def _users_scope(self, i: int) -> Scope | None:
         common: list[Scope] | None = None
         for u in self.g.users[i]:
             if not self.shown[u]:

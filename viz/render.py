@@ -39,7 +39,10 @@ def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digrap
       clusters=True       draw each autograd.scope (a layer, a neuron) as a dashed frame.
       max_nodes=500       above this many Values, refuse unless collapse= or focus= is given:
                           Graphviz needs about a second per 1,000 drawn nodes, and far more above.
-      collapse=None       "layer", "neuron" or a scope depth: fold each scope into one box.
+      collapse=None       fold the nodes of each autograd.scope into one summary box, at the
+                          level "neuron" (each node's innermost scope), "layer" (the innermost
+                          scope with an owner, i.e. the nn module; else the outermost scope)
+                          or an int k (the scope k deep). Leaves join the box that uses them.
       focus=None, depth=2 draw only the nodes within `depth` steps of the Value `focus`.
     """
     return graphviz.Digraph(GRAPH_NAME, body=dot_lines(root, **options), format="svg")
