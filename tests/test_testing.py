@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -25,7 +27,8 @@ from strategies import (
 )
 
 import autograd as ag
-from autograd import GradcheckError, Value
+from autograd import GradcheckError, OpFunction, Value
+from autograd.ops import div
 from autograd.testing import _slot
 
 BUILTIN = sorted(DOMAINS.keys() | {"add", "sub", "mul", "neg", "tanh", "sigmoid", "square", "sum"})
@@ -252,3 +255,24 @@ def test_strategies_compose_in_a_users_property(data: st.DataObject) -> None:
     x = data.draw(values(-2.0, 2.0, away_from=(0.0,)))
     (b,) = data.draw(op_inputs("log"))
     assert_gradients_match(lambda p, q: p.relu() * q.log() + p / q, [x, b])
+
+
+def test_random_graphs_find_an_undeclared_kink_and_respect_a_declared_one() -> None:
+    # hypot is a cone at the origin. Undeclared, the graphs soon feed it (x, x) with x near 0.
+    def hypot_op(**kwargs: Any) -> AbstractContextManager[OpFunction]:
+        return custom_op(
+            "hypot", math.hypot, lambda out, a, b: (div(a, out), div(b, out)), arity=2, **kwargs
+        )
+
+    def run(name: str) -> None:
+        @settings(max_examples=300, phases=[Phase.generate])
+        @given(graphs(ops=[name, "add"]))
+        def check(graph: tuple[Expression, list[float]]) -> None:
+            assert_gradients_match(*graph)
+
+        check()
+
+    with hypot_op() as hypot, pytest.raises(GradcheckError, match="MISMATCH"):
+        run(hypot.op.name)
+    with hypot_op(kinks=lambda a, b: ((0.0,), (0.0,))) as hypot:
+        run(hypot.op.name)
