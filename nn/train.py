@@ -112,15 +112,18 @@ def fit(
                 "or pass progress=False"
             ) from e
         steps = tqdm(steps, desc=desc, unit="step")
-    for _ in steps:
-        loss, output = train_step(model, loss_fn, optimizer, X, y)
-        history["loss"].append(loss)
-        history["lr"].append(optimizer.current_learning_rate)  # the rate this step used
-        postfix = {"loss": f"{loss:.4f}"}
-        if metric is not None:
-            acc = metric(output, y)
-            history["accuracy"].append(acc)
-            postfix["acc"] = f"{acc:.3f}"
-        if progress:
-            steps.set_postfix(postfix, refresh=False)
+    # Paused for the whole loop: pausing per step only postpones each step's collection.
+    with gc_paused():
+        for _ in steps:
+            loss, output = train_step(model, loss_fn, optimizer, X, y)
+            history["loss"].append(loss)
+            history["lr"].append(optimizer.current_learning_rate)  # the rate this step used
+            postfix = {"loss": f"{loss:.4f}"}
+            if metric is not None:
+                acc = metric(output, y)
+                history["accuracy"].append(acc)
+                postfix["acc"] = f"{acc:.3f}"
+            if progress:
+                steps.set_postfix(postfix, refresh=False)
+            del output  # free this step's graph now, not after the next one is built
     return history

@@ -440,12 +440,14 @@ def test_fit_records_history_and_shows_loss_and_accuracy(
     assert "accuracy" not in quiet and capsys.readouterr().err == ""
 
 
-SPIRAL_STEPS = 60
-SPIRAL_ACCURACY = 0.6
+# Measured with exactly this set-up: accuracy 0.657 and loss 0.78 after 50 steps (0.30 and 1.11
+# before the first). The thresholds leave room for libm differences between platforms.
+SPIRAL_STEPS = 50
+SPIRAL_ACCURACY = 0.60
 
 
 def test_a_small_mlp_learns_the_spiral() -> None:
-    """2-8-8-3 with ReLU, He-initialised, Adam: measured 0.XX after 60 steps (see the report)."""
+    """2-8-8-3 with ReLU and softmax, He-initialised, full-batch Adam on spiral_data(100, 3)."""
     from nnfs.datasets import spiral_data
 
     np.random.seed(0)
@@ -459,15 +461,10 @@ def test_a_small_mlp_learns_the_spiral() -> None:
         dense.load(rng.standard_normal((n_in, n_out)) * math.sqrt(2 / n_in), np.zeros(n_out))
         layers += [dense, nn.ReLU() if k < len(sizes) - 2 else nn.Softmax()]
     model = nn.Sequential(layers)
-    history = nn.fit(
-        model,
-        nn.CategoricalCrossEntropy(),
-        nn.Adam(model.parameters(), lr=0.05),
-        X,
-        y,
-        SPIRAL_STEPS,
-        progress=False,
-    )
+    loss_fn = nn.CategoricalCrossEntropy()
+    optimizer = nn.Adam(model.parameters(), lr=0.05)
+    history = nn.fit(model, loss_fn, optimizer, X, y, SPIRAL_STEPS, progress=False)
     assert history["accuracy"][0] < 0.4  # chance level, before any update
-    assert history["accuracy"][-1] >= SPIRAL_ACCURACY
-    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    out = model(X)
+    assert nn.accuracy(out, y) >= SPIRAL_ACCURACY
+    assert loss_fn(out, y).data < 0.85 < history["loss"][0]

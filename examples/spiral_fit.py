@@ -1,0 +1,74 @@
+"""Train a small MLP on nnfs's spiral data with `nn.fit`, watching loss and accuracy in a tqdm bar.
+
+    python examples/spiral_fit.py                    # 2-8-8-3, 100 full-batch Adam steps
+    python examples/spiral_fit.py --hidden 64 --layers 1 --epochs 300 --save out/spiral.npz
+
+Every step builds the graph of the whole batch, scalar by scalar (about 46,000 nodes for the
+default network on 300 points, 0.15-0.2 s of CPU per step on our machine), so this is for
+watching the chain rule train a network, not for speed. The default run ends at 0.73 accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# Run from anywhere: the repository root holds the packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import nn  # noqa: E402
+
+
+def build(hidden: int, layers: int, classes: int, rng: np.random.Generator) -> nn.Sequential:
+    """Dense + ReLU `layers` times, then Dense + Softmax; He-initialised weights."""
+    sizes = [2] + [hidden] * layers + [classes]
+    modules: list[nn.Module] = []
+    for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        dense = nn.Dense(n_in, n_out, rng)
+        # He initialisation, std sqrt(2 / n_in): the book's 0.01 * N(0, 1) start works too,
+        # but it needs thousands of steps before the ReLUs separate the classes.
+        dense.load(rng.standard_normal((n_in, n_out)) * math.sqrt(2 / n_in), np.zeros(n_out))
+        modules += [dense, nn.ReLU() if k < len(sizes) - 2 else nn.Softmax()]
+    return nn.Sequential(modules)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100, help="points per class")
+    parser.add_argument("--classes", type=int, default=3)
+    parser.add_argument("--hidden", type=int, default=8, help="neurons per hidden layer")
+    parser.add_argument("--layers", type=int, default=2, help="hidden layers")
+    parser.add_argument("--epochs", type=int, default=100, help="full-batch steps")
+    parser.add_argument("--lr", type=float, default=0.05, help="Adam learning rate")
+    parser.add_argument("--decay", type=float, default=5e-7, help="learning-rate decay")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
+    args = parser.parse_args()
+
+    from nnfs.datasets import spiral_data
+
+    np.random.seed(args.seed)  # spiral_data draws from numpy's global generator
+    X, y = spiral_data(samples=args.samples, classes=args.classes)
+    model = build(args.hidden, args.layers, args.classes, np.random.default_rng(args.seed))
+    optimizer = nn.Adam(model.parameters(), lr=args.lr, decay=args.decay)
+    loss_fn = nn.CategoricalCrossEntropy()
+    history = nn.fit(model, loss_fn, optimizer, X, y, args.epochs, desc="spiral")
+
+    out = model(X)
+    print(
+        f"after {args.epochs} steps: loss {loss_fn(out, y).data:.4f}, "
+        f"accuracy {nn.accuracy(out, y):.3f} (first step: loss {history['loss'][0]:.4f}, "
+        f"accuracy {history['accuracy'][0]:.3f})"
+    )
+    if args.save:
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        nn.save(model, args.save)
+        print(f"saved the parameters to {args.save}")
+
+
+if __name__ == "__main__":
+    main()
