@@ -69,15 +69,18 @@ QUICK = Sizes((1_000, 10_000), 10_000, 20, 20, 2_000, 50_000)
 class Policy:
     """How many times to repeat a timing.
 
-    With `warmup`, one untimed run comes first and its duration picks the count: slow
-    workloads get fewer repeats, so the whole run stays within a few minutes.
+    With `warmup`, one run comes first and its duration picks the count: slow workloads get
+    fewer repeats, so the whole run stays within a few minutes. A warm-up that took
+    `keep_warmup` seconds or more counts as the first sample: at that length warming up is
+    noise, and repeating it would cost the run a minute.
     """
 
     repeats: int = 7
     warmup: bool = True
+    keep_warmup: float = 2.0
 
     def count(self, first: float) -> int:
-        """The number of timed repeats after a warm-up run that took `first` seconds."""
+        """The number of samples to take, given a warm-up run that took `first` seconds."""
         if first < 0.5:
             return self.repeats
         if first < 2.0:
@@ -131,24 +134,65 @@ class Timing:
         return s[0] if s else None
 
 
+class GcWatch:
+    """A `gc.callbacks` entry that sums the collector's pauses inside the clock's timed phases."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.seconds = 0.0
+        self._start: float | None = None
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = perf_counter() if self.clock.inside else None
+        elif self._start is not None:
+            self.seconds += perf_counter() - self._start
+
+
+def gc_share(timing: Timing) -> float:
+    """The median, over the repeats, of the fraction of the timed total spent in the collector."""
+    pairs = zip(timing.samples.get("gc", []), timing.samples.get("total", []))
+    shares = [g / t for g, t in pairs if t > 0.0]
+    return statistics.median(shares) if shares else 0.0
+
+
 def measure(run: Callable[[Clock], object], policy: Policy, big_stack: bool = False) -> Timing:
-    """Time `run` (repeatedly, gc on, gc.collect() untimed in between); its failure becomes a note."""
+    """Time `run` (repeatedly, gc on, gc.collect() untimed in between); its failure becomes a note.
+
+    Besides the phases and their "total", the samples hold "gc": the part of the total that
+    the cyclic collector took, which explains most differences between engines.
+    """
+
+    def once() -> tuple[Clock, GcWatch]:
+        gc.collect()
+        clock = Clock()
+        watch = GcWatch(clock)
+        gc.callbacks.append(watch)
+        try:
+            run(clock)
+        finally:
+            gc.callbacks.remove(watch)
+        return clock, watch
 
     def repeat() -> dict[str, list[float]]:
-        n = policy.repeats
-        if policy.warmup:
-            gc.collect()
-            start = perf_counter()
-            run(Clock())
-            n = policy.count(perf_counter() - start)
         samples: dict[str, list[float]] = {}
-        for _ in range(n):
-            gc.collect()
-            clock = Clock()
-            run(clock)
+
+        def keep(clock: Clock, watch: GcWatch) -> None:
             for phase, seconds in clock.times.items():
                 samples.setdefault(phase, []).append(seconds)
             samples.setdefault("total", []).append(sum(clock.times.values()))
+            samples.setdefault("gc", []).append(watch.seconds)
+
+        n = policy.repeats
+        if policy.warmup:
+            clock, watch = once()
+            first = sum(clock.times.values())
+            n = policy.count(first)
+            if first >= policy.keep_warmup:
+                keep(clock, watch)
+                n -= 1
+        for _ in range(n):
+            keep(*once())
         return samples
 
     try:
@@ -293,15 +337,13 @@ def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
             TARGET_W1,
             "≤ 1/4 of micrograd",
         )
-        per_node = {
-            e: f"{m / (2 * steps) * 1e6:.3g} µs"
+        per_node = [
+            f"{e} {m / (2 * steps) * 1e6:.3g} µs ({gc_share(timing):.0%} in gc)"
             for e, timing in t.items()
-            if timing is not None and (m := timing.median("total")) is not None
-        }
+            if timing is not None and (m := timing.median("total"))
+        ]
         report.notes.append(
-            f"W1 {steps:,} steps, forward + backward per op node: "
-            + ", ".join(f"{e} {v}" for e, v in per_node.items())
-            + "."
+            f"W1 {steps:,} steps, forward + backward per op node: {', '.join(per_node)}."
         )
 
     # W2: a sum of products.
@@ -489,8 +531,9 @@ def markdown_table(report: Report, headers: dict[str, str]) -> str:
 
 def phase_table(report: Report) -> str:
     """W3's step split into its phases, medians in ms, one row per engine."""
-    phases = ("forward", "zero_grad", "backward", "update", "total")
-    lines = ["| W3 step, medians (ms) | " + " | ".join(phases) + " |"]
+    phases = ("forward", "zero_grad", "backward", "update", "total", "gc")
+    heads = [*phases[:-1], "of which gc"]
+    lines = ["| W3 step, medians (ms) | " + " | ".join(heads) + " |"]
     lines.append("|---|" + "---:|" * len(phases))
     for name, timing in report.phases.items():
         cells = []
@@ -526,6 +569,14 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine makes timings noisy."""
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)
@@ -542,7 +593,8 @@ def environment() -> tuple[str, dict[str, str]]:
         f"- date: {now}",
         f"- Python {platform.python_version()} ({platform.python_implementation()}), "
         f"gc {'on' if gc.isenabled() else 'OFF'}, thresholds {gc.get_threshold()}",
-        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, {_cpu_model()}",
+        f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, {_cpu_model()}, "
+        f"load average {_load()} at the start",
         f"- micrograd {mg or 'not installed'}, torch {th or 'not installed'}, numpy "
         f"{_version('numpy')}, chainrule {_version('chainrule')}",
     ]
@@ -557,7 +609,8 @@ def environment() -> tuple[str, dict[str, str]]:
 
 METHOD_NOTES = [
     "Times in ms: median (min–max) over the repeats (7, or 5 or 3 for slow workloads, after "
-    "one untimed warm-up; 2 without warm-up in --quick). The garbage collector stays on with "
+    "one warm-up run that counts only when it took 2 s or more; 2 without warm-up in "
+    "--quick). The garbage collector stays on with "
     "its default thresholds; `gc.collect()` runs between repeats, untimed. `gc.freeze()` runs "
     "once after the imports, so that the ~150,000 objects torch brings along are not rescanned "
     "by every full collection, as they would not be in a process that imports one engine. Setup (leaves, models, data) and freeing the "
@@ -635,10 +688,10 @@ def main(argv: list[str] | None = None) -> int:
             phase_table(report),
             "Targets:\n" + "\n".join(targets_summary(report)),
             "Notes:\n" + "\n".join(f"- {n}" for n in [*report.notes, *METHOD_NOTES]),
+            f"The whole run took {elapsed:.0f} s; load average {_load()} at the end.",
         ]
     )
     print("\n" + body)
-    print(f"\n(the whole run took {elapsed:.0f} s)")
     if args.markdown:
         path = Path(args.markdown)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,11 +58,16 @@ class Clock:
     def __init__(self, probe: Callable[[str], None] | None = None) -> None:
         self.times: dict[str, float] = {}
         self.probe = probe
+        self.inside = False  # True during a phase, so that a gc watcher counts only timed pauses
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
+        self.inside = True
         start = perf_counter()
-        yield
+        try:
+            yield
+        finally:
+            self.inside = False
         self.times[phase] = self.times.get(phase, 0.0) + perf_counter() - start
         if self.probe is not None:
             self.probe(phase)

@@ -196,6 +196,45 @@ def test_measure_collects_each_phase_and_their_total() -> None:
     assert [len(timing.samples[p]) for p in ("forward", "backward", "total")] == [2, 2, 2]
     for f, b, t in zip(*(timing.samples[p] for p in ("forward", "backward", "total"))):
         assert_close(f + b, t, "total")
+    assert len(timing.samples["gc"]) == 2
+
+
+def test_gc_watch_counts_only_pauses_inside_a_phase() -> None:
+    import gc
+
+    clock = Clock()
+    watch = run.GcWatch(clock)
+    gc.callbacks.append(watch)
+    try:
+        gc.collect()  # outside any phase: not counted
+        assert watch.seconds == 0.0
+        with clock("forward"):
+            gc.collect()
+        assert 0.0 < watch.seconds <= clock.times["forward"]
+    finally:
+        gc.callbacks.remove(watch)
+
+
+def test_gc_share_is_the_median_fraction() -> None:
+    timing = run.Timing({"gc": [1.0, 1.0, 3.0], "total": [2.0, 4.0, 4.0]})
+    assert run.gc_share(timing) == 0.5
+    assert run.gc_share(run.Timing()) == 0.0
+
+
+def test_a_slow_warmup_counts_as_a_sample() -> None:
+    calls = []
+
+    def slow(clock: Clock) -> None:
+        calls.append(1)
+        with clock("forward"):
+            pass
+
+    # keep_warmup = 0: every warm-up is "slow", so 7 samples take 7 runs, not 8.
+    timing = run.measure(slow, run.Policy(7, warmup=True, keep_warmup=0.0))
+    assert len(calls) == 7 and len(timing.samples["total"]) == 7
+    calls.clear()
+    timing = run.measure(slow, run.Policy(7, warmup=True))
+    assert len(calls) == 8 and len(timing.samples["total"]) == 7
 
 
 @pytest.mark.parametrize(
