@@ -525,7 +525,8 @@ def test_collapse_by_neuron_folds_each_neuron_into_one_counted_box() -> None:
     boxes = {k: text(a) for k, a in nodes.items() if re.fullmatch(r"g\d+", k)}
     assert len(boxes) == 4  # three neurons and the four inputs they share
     for i in (1, 2, 3):
-        (label,) = [b for b in boxes.values() if b.startswith(f"layer / neuron {i}")]
+        # Each box sits in the layer's frame, so its own name is enough.
+        (label,) = [b for b in boxes.values() if b.startswith(f"neuron {i}\n")]
         # 4 products, the sum and the relu, plus the 4 weights and the bias they own.
         assert "11 nodes: 4 mul · 1 relu · 1 sum" in label
         assert "5 leaves (weights, constants)" in label
@@ -541,9 +542,12 @@ def test_collapse_by_layer_folds_the_whole_layer() -> None:
     loss, W, X = seed_layer()
     nodes, edges = parse(to_dot(loss, collapse="layer", highlight=X[0]))
     (box,) = [text(a) for k, a in nodes.items() if re.fullmatch(r"g\d+", k)]
-    # 12 mul + 3 sum + 3 relu, and 12 weights + 3 biases + 4 inputs.
-    assert box.startswith("layer\n37 nodes: 12 mul · 3 relu · 3 sum\n19 leaves")
+    # 12 mul + 3 sum + 3 relu, and 12 weights + 3 biases + 3 inputs: the highlighted x1
+    # stays a box of its own, like the root.
+    assert box.startswith("layer\n36 nodes: 12 mul · 3 relu · 3 sum\n18 leaves")
     assert "3 outputs" in box
+    x1 = node_of(nodes, "x1")
+    assert [(h, "#7b3294" in a) for t, h, a in edges if t == x1] == [("g0", True)]
     (into_y,) = [(t, a) for t, h, a in edges if h == node_of(nodes, "y") + "_op"]
     assert "label=<3 edges>" in into_y[1] and "#7b3294" in into_y[1]
     assert to_dot(loss, collapse=1, legend=False) == to_dot(loss, collapse="layer", legend=False)
@@ -614,12 +618,12 @@ def test_layer_means_the_innermost_scope_with_an_owner() -> None:
     loss.backward()
     dot = to_dot(loss, collapse="layer")
     found = {text(a).split("\n")[0]: text(a) for k, a in parse(dot)[0].items() if k[0] == "g"}
-    assert sorted(found) == ["model / dense1 (Module)", "model / dense2 (Module)"]
+    assert sorted(found) == ["dense1 (Module)", "dense2 (Module)"]
     # dense1: 6 products, 3 sums, 3 tanh, its 6 weights and the 2 inputs only it uses.
-    assert found["model / dense1 (Module)"].startswith("model / dense1 (Module)\n20 nodes")
-    assert "8 leaves" in found["model / dense1 (Module)"]
-    assert "3 leaves" in found["model / dense2 (Module)"]
+    assert found["dense1 (Module)"].startswith("dense1 (Module)\n20 nodes")
+    assert "8 leaves" in found["dense1 (Module)"]
+    assert "3 leaves" in found["dense2 (Module)"]
     assert dot.count("subgraph cluster_") == 1  # the model frames its two layers
-    neurons = to_dot(loss, collapse="neuron")
+    neurons = to_dot(loss, collapse="neuron", clusters=False)
     assert neurons.count("<B>model / dense1 / neuron ") == 3
     assert to_dot(loss, collapse=1, legend=False).count("<B>model (Module)</B>") == 1

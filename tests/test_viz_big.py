@@ -111,7 +111,7 @@ def test_collapse_by_neuron_on_a_smaller_network_draws_one_box_per_neuron() -> N
     assert len(found) == 64 + 3 + 1  # and one box for the 20 inputs that every neuron shares
     assert sum("<B>20 leaves</B>" in b for b in found.values()) == 1
     # Each neuron of the first layer: 20 products, the sum and the relu, 20 weights, the bias.
-    first = [b for b in neurons if "dense1 / neuron" in b]
+    first = [b for b in neurons if "20 mul" in b]
     assert len(first) == 64
     assert all("43 nodes: 20 mul &#183; 1 relu &#183; 1 sum" in b for b in first)
     assert all("21 leaves (weights, constants)" in b for b in first)

@@ -102,15 +102,19 @@ def test_hostile_op_and_scope_names_stay_inert_too() -> None:
     x = Value(2.0, "x")
     with ag.scope('"]; evil -> node [', owner=None), ag.scope("<B>}{|\\N"):
         y = x.exp()
-    y.label = "y"
-    y.backward()
-    source = to_dot(y)
+    root = y * 2.0
+    root.label = "root"
+    root.backward()
+    source = to_dot(root)
     nodes, edges = svg_parts(run_dot(source, "svg"))
-    assert sorted(nodes) == ["legend", "v0", "v1", "v1_op"]
+    assert sorted(nodes) == ["legend", "v0", "v1", "v1_op", "v2", "v3", "v3_op"]
     texts = [t.text for t in ET.fromstring(run_dot(source, "svg")).iter(f"{SVG}text")]
     assert '"]; evil -> node [' in texts and "<B>}{|\\N" in texts
-    collapsed, _ = svg_parts(run_dot(to_dot(y, collapse="neuron"), "svg"))
-    assert collapsed["g0"][0] == '"]; evil -> node [ / <B>}{|\\N'
+    # Folded, x and its exp become one box; the root and the constant 2 stay as they are.
+    source = to_dot(root, collapse="neuron", clusters=False)
+    collapsed, _ = svg_parts(run_dot(source, "svg"))
+    assert sorted(collapsed) == ["g0", "legend", "v2", "v3", "v3_op"]
+    assert collapsed["g0"][:2] == ['"]; evil -> node [ / <B>}{|\\N', "2 nodes: 1 exp"]
 
 
 def test_png_and_svg_and_pdf_files_are_valid(tmp_path: Path) -> None:

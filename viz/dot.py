@@ -56,6 +56,7 @@ class _Group:
     title: str
     scope: Scope | None  # the scope whose nodes these are; None for a box of leaves
     container: Scope | None  # the scope box this summary sits inside
+    repeat: int = 1  # 2 for the second box of the same scope path, and so on
     members: int = 0
     ops: Counter[str] = field(default_factory=Counter)
     leaves: int = 0
@@ -158,7 +159,8 @@ def dot_lines(
     on = reaching(g, target) if target is not None else None
     d = _Drawing(g, shown, on, number, show_data, show_grad, edge_labels, flow, color_by_grad)
     if level is not None:
-        d.fold(level, collapse, max_nodes)
+        keep = {g.index[r] for r in g.roots} | ({target} if target is not None else set())
+        d.fold(level, collapse, max_nodes, keep)
     lines = d.lines(rankdir, target, centre, depth, legend, clusters, collapse)
     # Arrows between summary boxes are the expensive part of a folded drawing: layers are
     # often fully connected, and dot spends ~1 s on 1,000 such arrows and ~10 s on 2,500.
@@ -268,11 +270,17 @@ class _Drawing:
         grads = (as_float(g.nodes[i].grad) for i in range(len(g)) if shown[i])
         self.scale = GradScale(finite_max_abs(grads))
         self.arrows = 0  # edge statements written, known once `lines` has run
+        self.clusters = True
 
     # ---- collapse ----------------------------------------------------------------------------
 
-    def fold(self, level: str | int, collapse: str | int | None, max_nodes: int) -> None:
-        """Put every computed node into the box of its scope at `level`; leaves follow their users."""
+    def fold(
+        self, level: str | int, collapse: str | int | None, max_nodes: int, keep: set[int]
+    ) -> None:
+        """Put every computed node into the box of its scope at `level`; leaves follow their users.
+
+        The nodes in `keep` (the roots and the highlighted node) stay visible as themselves.
+        """
         g = self.g
         box_scope: dict[Scope, Scope] = {}
         group_at: dict[Scope, int] = {}
@@ -283,10 +291,8 @@ class _Drawing:
             if k is None:
                 k = group_at[a] = len(self.groups)
                 title = _scope_title(a)
-                titles[title] += 1
-                if titles[title] > 1:  # the same module run twice in one graph
-                    title += f" #{titles[title]}"
-                self.groups.append(_Group(title, a, a.parent))
+                titles[title] += 1  # a module run twice in one graph gets "#2" on its 2nd box
+                self.groups.append(_Group(title, a, a.parent, repeat=titles[title]))
             return k
 
         def box_of(s: Scope) -> Scope:
@@ -296,7 +302,7 @@ class _Drawing:
             return a
 
         for i, v in enumerate(g.nodes):
-            if v.scope is not None and g.parents[i]:
+            if v.scope is not None and g.parents[i] and i not in keep:
                 self.group_of[i] = group(box_of(v.scope))
         # A leaf (a weight, an input, a constant) joins the one box that uses it. Else it stays
         # in its own scope's box, or, with no scope, shares a box with the leaves that feed the
@@ -304,7 +310,7 @@ class _Drawing:
         users = g.users
         leaf_group: dict[tuple[int, ...], int] = {}
         for i, v in enumerate(g.nodes):
-            if g.parents[i]:
+            if g.parents[i] or i in keep:
                 continue
             targets = sorted(
                 {self.group_of[u] if self.group_of[u] >= 0 else -2 - u for u in users[i]}
@@ -386,6 +392,7 @@ class _Drawing:
     ) -> list[str]:
         """Every DOT statement: settings, nodes (inside their scope clusters), edges, legend."""
         g, shown, on = self.g, self.shown, self.on
+        self.clusters = clusters
         out = [
             f'\tgraph [rankdir={rankdir} fontname="Helvetica" fontsize=11 nodesep=0.2 '
             f"ranksep=0.35 newrank=true ordering=in]\n",
@@ -577,7 +584,11 @@ class _Drawing:
                 f"{n} {html_text(op)}"
                 for op, n in sorted(b.ops.items(), key=lambda t: (-t[1], t[0]))
             )
-            rows = [f"<B>{html_text(b.title)}</B>", f"{b.members} nodes: {ops or '-'}"]
+            # Inside its parent's frame a box needs only its own name.
+            title = _cluster_title(b.scope) if self.clusters and b.container else b.title
+            if b.repeat > 1:
+                title += f" #{b.repeat}"
+            rows = [f"<B>{html_text(title)}</B>", f"{b.members} nodes: {ops or '-'}"]
             if b.leaves:
                 rows.append(f"{b.leaves} leaves (weights, constants)")
             rows.append(f"{b.outputs} output{'s' if b.outputs != 1 else ''}")
