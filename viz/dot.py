@@ -271,6 +271,7 @@ class _Drawing:
         self.scale = GradScale(finite_max_abs(grads))
         self.arrows = 0  # edge statements written, known once `lines` has run
         self.clusters = True
+        self.level: str | int | None = None  # set when the drawing is folded
 
     # ---- collapse ----------------------------------------------------------------------------
 
@@ -300,6 +301,8 @@ class _Drawing:
             if a is None:
                 a = box_scope[s] = _at_level(s, level)
             return a
+
+        self.level = level
 
         for i, v in enumerate(g.nodes):
             if v.scope is not None and g.parents[i] and i not in keep:
@@ -411,10 +414,10 @@ class _Drawing:
             k = self.group_of[i]
             if k < 0:
                 lit = on is not None and on[i]
-                home = v.scope if g.parents[i] else self._leaf_home(i, v.scope)
+                home = self.frame(v.scope if g.parents[i] else self._leaf_home(i, v.scope))
                 self._place(placed, home, self._value_node(i, v, lit, i == centre))
                 if g.parents[i]:
-                    self._place(placed, v.scope, self._op_node(i, v, lit))
+                    self._place(placed, home, self._op_node(i, v, lit))
                     edges.append(f"\tv{i}_op -> v{i}{f' [{_lit_edge()}]' if lit else ''}\n")
             head = f"v{i}_op" if k < 0 else f"g{k}"
             ps = g.parents[i]
@@ -450,6 +453,14 @@ class _Drawing:
         if legend:
             out.append(self._legend(target, centre, depth, collapse))
         return out
+
+    def frame(self, s: Scope | None) -> Scope | None:
+        """The frame a node of scope `s` is drawn in: its scope, or when folded, the frame
+        around the box its scope was folded into (a root made in a folded scope sits beside
+        that box)."""
+        if s is None or self.level is None:
+            return s
+        return _at_level(s, self.level).parent
 
     def _leaf_home(self, i: int, own: Scope | None) -> Scope | None:
         """The frame for leaf i: the innermost scope shared by its drawn users, so that a
