@@ -440,10 +440,11 @@ def test_fit_records_history_and_shows_loss_and_accuracy(
     assert "accuracy" not in quiet and capsys.readouterr().err == ""
 
 
-# Measured with exactly this set-up: accuracy 0.657 and loss 0.78 after 50 steps (0.30 and 1.11
-# before the first). The thresholds leave room for libm differences between platforms.
-SPIRAL_STEPS = 50
-SPIRAL_ACCURACY = 0.60
+# Measured with exactly this set-up: accuracy 0.617 and loss 0.852 after 40 steps (0.300 and
+# 1.113 before the first; 0.657 after 50, 0.73 after 100). The thresholds leave room for libm
+# differences between platforms. About 6 s of CPU here: each step builds a 46,000-node graph.
+SPIRAL_STEPS = 40
+SPIRAL_ACCURACY = 0.57
 
 
 def test_a_small_mlp_learns_the_spiral() -> None:
@@ -467,4 +468,4 @@ def test_a_small_mlp_learns_the_spiral() -> None:
     assert history["accuracy"][0] < 0.4  # chance level, before any update
     out = model(X)
     assert nn.accuracy(out, y) >= SPIRAL_ACCURACY
-    assert loss_fn(out, y).data < 0.85 < history["loss"][0]
+    assert loss_fn(out, y).data < 0.9 < history["loss"][0]
