@@ -12,10 +12,10 @@ from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .batch import as_batch, data_array, grad_array, to_values
 from .layers import Dense
 from .losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy, clip
-from .module import Module, Sequential
+from .module import Module, Sequential, gc_paused
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
 from .saving import load, save
-from .train import accuracy, fit, gc_paused, train_step
+from .train import accuracy, fit, train_step
 
 __all__ = [
     "MSE",
