@@ -156,52 +156,80 @@ def gc_share(timing: Timing) -> float:
     return statistics.median(shares) if shares else 0.0
 
 
-def measure(run: Callable[[Clock], object], policy: Policy, big_stack: bool = False) -> Timing:
-    """Time `run` (repeatedly, gc on, gc.collect() untimed in between); its failure becomes a note.
+@dataclass
+class Contender:
+    """One engine's side of a workload: a run to time, and whether it needs the big stack."""
 
-    Besides the phases and their "total", the samples hold "gc": the part of the total that
-    the cyclic collector took, which explains most differences between engines.
-    """
+    run: Callable[[Clock], object]
+    big_stack: bool = False
 
-    def once() -> tuple[Clock, GcWatch]:
+
+def _once(contender: Contender) -> tuple[Clock, GcWatch]:
+    """One timed run after an untimed full collection, with the collector's pauses watched."""
+
+    def go() -> tuple[Clock, GcWatch]:
         gc.collect()
         clock = Clock()
         watch = GcWatch(clock)
         gc.callbacks.append(watch)
         try:
-            run(clock)
+            contender.run(clock)
         finally:
             gc.callbacks.remove(watch)
         return clock, watch
 
-    def repeat() -> dict[str, list[float]]:
-        samples: dict[str, list[float]] = {}
+    result: tuple[Clock, GcWatch] = in_big_stack(go) if contender.big_stack else go()
+    return result
 
-        def keep(clock: Clock, watch: GcWatch) -> None:
-            for phase, seconds in clock.times.items():
-                samples.setdefault(phase, []).append(seconds)
-            samples.setdefault("total", []).append(sum(clock.times.values()))
-            samples.setdefault("gc", []).append(watch.seconds)
 
-        n = policy.repeats
-        if policy.warmup:
-            clock, watch = once()
-            first = sum(clock.times.values())
-            n = policy.count(first)
-            if first >= policy.keep_warmup:
-                keep(clock, watch)
-                n -= 1
-        for _ in range(n):
-            keep(*once())
-        return samples
+def _keep(samples: dict[str, list[float]], clock: Clock, watch: GcWatch) -> None:
+    for phase, seconds in clock.times.items():
+        samples.setdefault(phase, []).append(seconds)
+    samples.setdefault("total", []).append(sum(clock.times.values()))
+    samples.setdefault("gc", []).append(watch.seconds)
 
-    try:
-        samples = in_big_stack(repeat) if big_stack else repeat()
-    except (RecursionError, MemoryError) as e:
-        return Timing(note=f"fails ({type(e).__name__})")
-    finally:
-        gc.collect()
-    return Timing(samples)
+
+def measure_together(contenders: dict[str, Contender], policy: Policy) -> dict[str, Timing]:
+    """Time several engines on one workload, their repeats interleaved round by round.
+
+    Round i of every engine runs before round i + 1 of any, so when the machine's load
+    changes (other jobs on a shared machine), it changes for all engines alike and the ratios
+    of medians stay fair. An engine that runs out of stack or memory gets a "fails" note.
+    Besides the phases and their "total", each Timing holds "gc": the part of the total that
+    the cyclic collector took.
+    """
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in contenders}
+    notes: dict[str, str] = {}
+    left: dict[str, int] = {}
+
+    def attempt(name: str) -> tuple[Clock, GcWatch] | None:
+        try:
+            return _once(contenders[name])
+        except (RecursionError, MemoryError) as e:
+            notes[name] = f"fails ({type(e).__name__})"
+            left.pop(name, None)
+            return None
+
+    for name in contenders:
+        left[name] = policy.repeats
+        if policy.warmup and (first := attempt(name)) is not None:
+            seconds = sum(first[0].times.values())
+            left[name] = policy.count(seconds)
+            if seconds >= policy.keep_warmup:
+                _keep(samples[name], *first)
+                left[name] -= 1
+    while any(n > 0 for n in left.values()):
+        for name, n in list(left.items()):
+            if n > 0 and (result := attempt(name)) is not None:
+                _keep(samples[name], *result)
+                left[name] = n - 1
+    gc.collect()
+    return {name: Timing(samples[name], notes.get(name, "")) for name in contenders}
+
+
+def measure(run: Callable[[Clock], object], policy: Policy, big_stack: bool = False) -> Timing:
+    """Time one engine's `run` alone (see `measure_together`)."""
+    return measure_together({"run": Contender(run, big_stack)}, policy)["run"]
 
 
 def bytes_per_node(
@@ -314,28 +342,46 @@ def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
         "torch": ("not installed" if wl.TORCH_ERROR else "skipped") if not have_torch else "n/a",
     }
 
-    def timed(label: str, engine: str, run: Callable[[Clock], object], big: bool = False) -> Timing:
-        t = measure(run, policy, big_stack=big)
-        _progress(f"  {label:<28} {engine:<14} {_summary(t)}")
-        return t
+    def timed(label: str, contenders: dict[str, Contender | None]) -> dict[str, Timing | None]:
+        present = {name: c for name, c in contenders.items() if c is not None}
+        timings: dict[str, Timing | None] = dict.fromkeys(ENGINES)
+        timings.update(measure_together(present, policy))
+        for name, timing in timings.items():
+            if timing is not None:
+                _progress(f"  {label:<28} {name:<14} {_summary(timing)}")
+        return timings
+
+    def engines(
+        chainrule: Callable[[Clock], object],
+        micrograd: Callable[[Clock], object] | None,
+        torch: Callable[[Clock], object] | None,
+        floor: Callable[[Clock], object],
+        micrograd_big_stack: bool = False,
+    ) -> dict[str, Contender | None]:
+        return {
+            "chainrule": Contender(chainrule),
+            "micrograd": Contender(micrograd, micrograd_big_stack)
+            if have_mg and micrograd
+            else None,
+            "torch": Contender(torch) if have_torch and torch else None,
+            "floor": Contender(floor),
+        }
 
     # W1: the chain, forward and backward.
     for steps in sizes.w1_steps:
         label = f"W1 chain {steps:,} steps"
-        t: dict[str, Timing | None] = {e: None for e in ENGINES}
-        t["chainrule"] = timed(label, "chainrule", partial(wl.w1_chainrule, steps))
-        if have_mg:
-            t["micrograd"] = timed(label, "micrograd", partial(wl.w1_micrograd, steps), big=True)
-        if have_torch:
-            t["torch"] = timed(label, "torch", partial(wl.w1_torch, steps))
-        t["floor"] = timed(label, "floor", partial(wl.w1_floor, steps))
-        report.rows += _timing_rows(
+        t = timed(
             label,
-            t,
-            ("forward", "backward", "total"),
-            reasons,
-            TARGET_W1,
-            "≤ 1/4 of micrograd",
+            engines(
+                partial(wl.w1_chainrule, steps),
+                partial(wl.w1_micrograd, steps),
+                partial(wl.w1_torch, steps),
+                partial(wl.w1_floor, steps),
+                micrograd_big_stack=True,
+            ),
+        )
+        report.rows += _timing_rows(
+            label, t, ("forward", "backward", "total"), reasons, TARGET_W1, "≤ 1/4 of micrograd"
         )
         per_node = [
             f"{e} {m / (2 * steps) * 1e6:.3g} µs ({gc_share(timing):.0%} in gc)"
@@ -349,60 +395,60 @@ def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
     # W2: a sum of products.
     xs, ys = wl.w2_data(sizes.w2_terms)
     label = f"W2 sum of {sizes.w2_terms:,} products"
-    t = {e: None for e in ENGINES}
-    t["chainrule"] = timed(label, "chainrule", partial(wl.w2_chainrule, xs, ys))
-    if have_mg:
-        t["micrograd"] = timed(label, "micrograd", partial(wl.w2_micrograd, xs, ys), big=True)
-    if have_torch:
-        t["torch"] = timed(label, "torch", partial(wl.w2_torch, xs, ys))
-    t["floor"] = timed(label, "floor", partial(wl.w2_floor, xs, ys))
+    t = timed(
+        label,
+        engines(
+            partial(wl.w2_chainrule, xs, ys),
+            partial(wl.w2_micrograd, xs, ys),
+            partial(wl.w2_torch, xs, ys),
+            partial(wl.w2_floor, xs, ys),
+            micrograd_big_stack=True,
+        ),
+    )
     report.rows += _timing_rows(label, t, ("forward", "backward", "total"), reasons)
 
     # W3: one SGD step of the MLP, raw Values and nn, against micrograd's nn.MLP.
     d3 = wl.w3_data(sizes.w3_points)
     label = f"W3 MLP step, {sizes.w3_points} points"
-    w3: dict[str, Timing | None] = {
-        "chainrule": timed(label, "chainrule raw", wl.w3_chainrule_raw(d3))
-    }
-    if have_mg:
-        w3["micrograd"] = timed(label, "micrograd", wl.w3_micrograd(d3))
-    if have_torch:
-        w3["torch"] = timed(label, "torch", wl.w3_torch(d3))
-    w3["floor"] = timed(label, "floor", wl.w3_floor(d3))
-    nn_timing = timed(label, "chainrule nn", wl.w3_chainrule_nn(d3)) if have_nn else None
-    by_engine = {"chainrule raw": w3.get("chainrule"), "chainrule nn": nn_timing}
-    by_engine.update((e, w3.get(e)) for e in ("micrograd", "torch", "floor"))
+    contenders = engines(
+        wl.w3_chainrule_raw(d3),
+        wl.w3_micrograd(d3) if have_mg else None,  # built only when installed
+        wl.w3_torch(d3) if have_torch else None,
+        wl.w3_floor(d3),
+    )
+    contenders["chainrule nn"] = Contender(wl.w3_chainrule_nn(d3)) if have_nn else None
+    w3 = timed(label, contenders)
+    nn_timing = w3.pop("chainrule nn", None)
+    by_engine = {"chainrule raw": w3["chainrule"], "chainrule nn": nn_timing}
+    by_engine.update((e, w3[e]) for e in ("micrograd", "torch", "floor"))
     report.phases = {name: timing for name, timing in by_engine.items() if timing is not None}
     report.rows += _timing_rows(
         f"{label}, raw Values", w3, ("total",), reasons, TARGET_W3, "≤ 1/25 of micrograd"
     )
-    nn_row = _timing_rows(
+    nn_reasons = {**reasons, "chainrule": "skipped (nn not importable)"}
+    report.rows += _timing_rows(
         f"{label}, nn",
         {**w3, "chainrule": nn_timing},
         ("total",),
-        reasons,
+        nn_reasons,
         TARGET_W3,
         "≤ 1/25 of micrograd",
     )
-    if nn_timing is None:
-        nn_row[0].cells["chainrule"] = Cell(note="skipped (nn not importable)")
-    report.rows += nn_row
 
-    # W4: the spiral network, forward and backward.
+    # W4: the spiral network, forward and backward; micrograd has no exp or log.
     label = f"W4 spiral {3 * sizes.w4_samples} points"
-    w4: dict[str, Timing | None] = {e: None for e in ENGINES}
     d4 = wl.w4_data(sizes.w4_samples)
-    w4_reasons = {**reasons, "micrograd": "n/a (no exp, log)"}
-    if have_nn:
-        w4["chainrule"] = timed(label, "chainrule nn", wl.w4_chainrule_nn(d4))
-    else:
-        w4_reasons["chainrule"] = "skipped (nn not importable)"
-    if have_torch:
-        w4["torch"] = timed(label, "torch", wl.w4_torch(d4))
-    w4["floor"] = timed(label, "floor", wl.w4_floor(d4))
-    numpy_timing = timed(label, "numpy", wl.w4_numpy(d4))
+    contenders = {
+        "chainrule": Contender(wl.w4_chainrule_nn(d4)) if have_nn else None,
+        "torch": Contender(wl.w4_torch(d4)) if have_torch else None,
+        "floor": Contender(wl.w4_floor(d4)),
+        "numpy": Contender(wl.w4_numpy(d4)),
+    }
+    w4 = timed(label, contenders)
+    numpy_timing = w4.pop("numpy")
+    w4_reasons = {**nn_reasons, "micrograd": "n/a (no exp, log)"}
     report.rows += _timing_rows(label, w4, ("forward", "backward", "total"), w4_reasons)
-    m = numpy_timing.median("total")
+    m = numpy_timing.median("total") if numpy_timing else None
     if m is not None:
         report.notes.append(
             f"W4 with the book's vectorised numpy layers (an array floor, not a scalar one): "

@@ -199,6 +199,26 @@ def test_measure_collects_each_phase_and_their_total() -> None:
     assert len(timing.samples["gc"]) == 2
 
 
+def test_engines_take_turns_and_a_failing_one_drops_out() -> None:
+    calls: list[str] = []
+
+    def engine(name: str) -> run.Contender:
+        def go(clock: Clock) -> None:
+            calls.append(name)
+            with clock("forward"):
+                if name == "deep":
+                    raise RecursionError("too deep")
+
+        return run.Contender(go)
+
+    timings = run.measure_together(
+        {n: engine(n) for n in ("a", "deep", "b")}, run.Policy(3, warmup=False)
+    )
+    assert calls == ["a", "deep", "b", "a", "b", "a", "b"]
+    assert timings["deep"].note == "fails (RecursionError)" and not timings["deep"].samples
+    assert len(timings["a"].samples["total"]) == len(timings["b"].samples["total"]) == 3
+
+
 def test_gc_watch_counts_only_pauses_inside_a_phase() -> None:
     import gc
 
