@@ -47,12 +47,11 @@ def train_step(
     y: Any,
 ) -> tuple[float, Any]:
     """One full-batch step: forward, loss, zero the grads, backward, update. Returns (loss, output)."""
-    with gc_paused():
-        output = model(X)
-        loss = loss_fn(output, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    output = model(X)
+    loss = loss_fn(output, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
     return loss.data, output
 
 
@@ -91,7 +90,8 @@ def fit(
                 "or pass progress=False"
             ) from e
         steps = tqdm(steps, desc=desc, unit="step")
-    # Paused for the whole loop: pausing per step only postpones each step's collection.
+    # Modules pause the collector while they build nodes; pausing it for the whole loop also
+    # saves the one scan of each step's graph that would follow each pause.
     with gc_paused():
         for _ in steps:
             loss, output = train_step(model, loss_fn, optimizer, X, y)

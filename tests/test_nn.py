@@ -399,6 +399,23 @@ def test_everything_stays_float64_after_nnfs_init(nnfs_init: None) -> None:
 # ---- training ----
 
 
+class Probe(nn.Module):
+    """Records whether the cyclic collector ran during forward, and can fail on demand."""
+
+    def forward(self, fail: bool) -> bool:
+        if fail:
+            raise RuntimeError("forward failed")
+        return gc.isenabled()
+
+
+def test_modules_pause_the_collector_only_while_they_run() -> None:
+    probe = Probe()
+    assert probe(False) is False and gc.isenabled()
+    with pytest.raises(RuntimeError):
+        probe(True)
+    assert gc.isenabled()
+
+
 def test_gc_paused_restores_the_collector() -> None:
     assert gc.isenabled()
     with nn.gc_paused():
