@@ -49,11 +49,14 @@ def test_notebook_is_committed_without_outputs(name: str) -> None:
 @pytest.mark.parametrize("name", EXPECTED)
 def test_notebook_runs_top_to_bottom(
     name: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     record_property: Callable[[str, object], None],
 ) -> None:
     monkeypatch.setenv("CHAINRULE_FAST", "1")  # the kernel inherits the environment
+    # Hypothesis (notebook 04) caches under its storage directory; keep notebooks/ clean.
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / "hypothesis"))
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nb.cells.append(new_code_cell(PROBE))  # last, so that error messages keep cell numbers
     client = NotebookClient(
