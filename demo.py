@@ -146,7 +146,7 @@ def main() -> None:
     for f in files:
         print(f"  {f}")
     print(
-        "  neuron: the purple path is the seed's chain for w0: 12 x 1 x 1 x 1 = 12."
+        "  neuron: the purple path is the seed's chain for w0: 2*6 x 1 x 1 x 1 = 12."
         "\n  layer:  the purple paths are the three ways x2 reaches the loss, one per neuron."
     )
 

@@ -125,7 +125,7 @@ def test_png_and_svg_and_pdf_files_are_valid(tmp_path: Path) -> None:
     nodes, edges = svg_parts(svg)
     assert len(nodes) == 13 + 6 + 1 and edges == 12 + 6
     assert ["w0", "data -3", "grad 12"] in nodes.values()
-    assert any("∂loss/∂w0 = 12 × 1 × 1 × 1 = 12" in t for t in nodes["legend"])
+    assert any("∂loss/∂w0 = 2·6 × 1 × 1 × 1 = 12" in t for t in nodes["legend"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
     width, height = struct.unpack(">II", png[16:24])
     assert 800 < width < 6000 and 300 < height < 6000, (width, height)

@@ -17,7 +17,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from autograd import Scope, Value
+from autograd import Scope, Value, explain
 
 from .style import (
     GROUP_FILL,
@@ -33,14 +33,15 @@ from .style import (
     html_text,
     number_formatter,
 )
-from .walk import Graph, as_float, count_paths, enumerate_paths, finite_max_abs, reaching, walk
+from .walk import Graph, as_float, finite_max_abs, reaching, walk
 
 # Measured with Graphviz 2.43 on a 2-core machine: a 500-Value graph (about 1,000 drawn nodes
 # with its op ellipses) lays out in about a second; 1,750 Values take about 45 s.
 DEFAULT_MAX_NODES = 1000
 DEFAULT_FORMAT = "{:.4g}"
 RANKDIRS = ("LR", "RL", "TB", "BT")
-# Up to this many root-to-highlight paths are written out factor by factor in the legend.
+# Up to this many root-to-highlight paths are written out factor by factor in the legend;
+# more are summed up in one line (the count and the total).
 MAX_LISTED_PATHS = 4
 GRAPH_NAME = "chainrule"
 
@@ -688,42 +689,39 @@ class _Drawing:
         return caption + f"<TR>{row}</TR>" + extra
 
     def _chains(self, target: int) -> str:
-        """The seed's chain rule for the highlighted node: every path, factor by factor."""
-        g, number, on = self.g, self.number, self.on
-        assert on is not None
+        """The seed's chain rule for the highlighted node, from `autograd.explain`: every path
+        from each root, as the product of the local derivatives on its edges."""
+        g, number = self.g, self.number
         t = g.nodes[target]
-        d = f"&#8706;{html_text(_root_name(g))}/&#8706;{html_text(_name(t))}"
-        n = count_paths(g, target, on, MAX_LISTED_PATHS + 1)
         rows = [
             f'<FONT COLOR="{HIGHLIGHT}"><B>purple: every path from the root to '
             f"{html_text(_name(t))}</B></FONT>"
         ]
-        if n == 0:
-            rows.append(f"no path leads from the root to {html_text(_name(t))}")
-        elif n > MAX_LISTED_PATHS:
-            rows.append(
-                f"{d} = the sum over its {MAX_LISTED_PATHS}+ paths of the product of the "
-                f"&#215;k factors on each path"
-            )
-        else:
-            total = 0.0
-            products = []
-            for steps in enumerate_paths(g, target, on):
-                factors = []
-                product = 1.0
-                for i, slot in steps:
-                    local = g.local_derivatives(i)
-                    f = local[slot] if local is not None else float("nan")
-                    factors.append(html_text(number(f)))
-                    product *= f
-                total += product
-                products.append(f"{' &#215; '.join(factors) or '1'} = {html_text(number(product))}")
+        for r in dict.fromkeys(g.roots):
+            e = explain(r, t, max_paths=MAX_LISTED_PATHS)
+            d = f"&#8706;{html_text(e.name(r))}/&#8706;{html_text(e.name(t))}"
+            total = html_text(number(e.total))
+            if e.count == 0:
+                rows.append(f"no path leads from {html_text(e.name(r))} to {html_text(e.name(t))}")
+                continue
+            if e.paths is None:
+                rows.append(
+                    f"{d} = {total}: the sum over {e.count} paths of the product of the "
+                    f"&#215;k factors on each (too many or too long to list)"
+                )
+                continue
+            products = [
+                " &#215; ".join(html_text(f.shown) for f in p.factors or ())
+                + ("1" if not p.factors else "")
+                + f" = {html_text(number(p.product))}"
+                for p in e.paths
+            ]
             if len(products) == 1:
                 rows.append(f"{d} = {products[0]}")
             else:
                 rows.append(f"{d} = the sum over {len(products)} paths:")
                 rows.extend(f"&#160;&#160;{p}" for p in products)
-                rows.append(f"&#160;&#160;total {html_text(number(total))}")
+                rows.append(f"&#160;&#160;total {total}")
         if self.show_grad:
             rows.append(
                 f"grad shown on {html_text(_name(t))}: {html_text(number(as_float(t.grad)))}"

@@ -8,7 +8,7 @@ graph of a million nodes needs no deeper Python stack than a graph of three.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from autograd import OPS, Value
@@ -106,42 +106,6 @@ def reaching(g: Graph, target: int) -> list[bool]:
     for i in range(target + 1, len(g)):
         on[i] = any(on[p] for p in g.parents[i])
     return on
-
-
-def count_paths(g: Graph, target: int, on: Sequence[bool], cap: int) -> int:
-    """How many root-to-target paths there are, counted up to `cap` (more reads as cap)."""
-    count = [0] * len(g)
-    count[target] = 1
-    for i in range(target + 1, len(g)):
-        if on[i]:
-            count[i] = min(cap, sum(count[p] for p in g.parents[i]))
-    return min(cap, sum(count[i] for i in {g.index[r] for r in g.roots}))
-
-
-def enumerate_paths(g: Graph, target: int, on: Sequence[bool]) -> list[list[tuple[int, int]]]:
-    """Every root-to-target path as a list of (node, operand slot) steps, root first.
-
-    Only call this when `count_paths` says the number is small: it lists each path in full.
-    """
-    paths: list[list[tuple[int, int]]] = []
-    seen_roots: set[int] = set()
-    for r in g.roots:
-        ri = g.index[r]
-        if ri in seen_roots or not on[ri]:
-            continue
-        seen_roots.add(ri)
-        stack: list[tuple[int, list[tuple[int, int]]]] = [(ri, [])]
-        while stack:
-            i, steps = stack.pop()
-            if i == target:
-                paths.append(steps)
-                continue
-            # Reverse so that paths come out in operand order.
-            for slot in reversed(range(len(g.parents[i]))):
-                p = g.parents[i][slot]
-                if on[p]:
-                    stack.append((p, [*steps, (i, slot)]))
-    return paths
 
 
 def finite_max_abs(xs: Iterable[float]) -> float:
