@@ -42,7 +42,8 @@ class Layer_Dense:  # noqa: N801 - the book's name, kept for side-by-side readin
     def forward(self, inputs: Any) -> None:
         # X, kept because dL/dW needs it
         self.inputs = _f64(inputs)
-        # Z = X W + b
+        # Z = X W + b; the book writes np.dot(inputs, weights), but after nnfs.init() np.dot
+        # returns float32, so every product in this module is written with @ (float64 here)
         self.output = self.inputs @ self.weights + self.biases
 
     def backward(self, dvalues: np.ndarray) -> None:
