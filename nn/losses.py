@@ -132,7 +132,8 @@ class CategoricalCrossEntropy(Module):
 
     Targets are class indices (n,) or one-hot rows (n, k). For one-hot rows this is the book's
     -log(sum_k p_ik y_ik); only the terms with y_ik != 0 enter the graph, so indices and one-hot
-    targets build the same graph.
+    targets build the same graph. Where the clip is in force the gradient is 0, the clip's own
+    derivative; the book's hand-derived backward ignores the clip and uses -y / p there too.
     """
 
     prefix = "cce"

@@ -80,7 +80,8 @@ def test_dense_takes_values_lists_and_float32_and_gives_input_gradients() -> Non
     z.backward()
     assert z.data == 2.0 - 12.0 + 0.5
     assert (x[0].grad, x[1].grad) == (2.0, -3.0)
-    for X in ([[1, 4]], [(1.0, 4.0)], np.array([[1, 4]], dtype=np.float32)):
+    as_objects = np.array([[Value(1.0), 4]], dtype=object)
+    for X in ([[1, 4]], [(1.0, 4.0)], np.array([[1, 4]], dtype=np.float32), as_objects):
         assert layer(X)[0][0].data == z.data
 
 
