@@ -308,7 +308,7 @@ def test_the_highlight_is_explains_paths_and_they_multiply_out_to_the_gradient(
         lit = sorted((t, h) for t, h, a in edges if "#7b3294" in a and h.endswith("_op"))
         on_paths = ag.explain(root, leaf).edges()
         assert lit == sorted((f"v{number[f.operand]}", f"v{number[f.out]}_op") for f in on_paths)
-        legend = text(nodes["legend"]).split("every path from the root")[1]
+        legend = text(nodes["legend"]).split("purple: every path from r to")[1]
         if "too many or too long to list" in legend:
             (total,) = re.findall(r"= (\S+): the sum over", legend)
             assert float(total) == pytest.approx(leaf.grad, rel=1e-12, abs=1e-12)
@@ -618,10 +618,13 @@ def test_layer_means_the_innermost_scope_with_an_owner() -> None:
             v = [Value(0.1 * i, f"v{i}") for i in range(3)]  # a leaf made inside a scope
             with ag.scope("neuron 0"):
                 out = ag.sum([a * b for a, b in zip(v, h)])
-    loss = out.square()
+    with ag.scope("mse", owner=Module()):
+        loss = out.square()
     loss.label = "loss"
     loss.backward()
     dot = to_dot(loss, collapse="layer")
+    # The root stays visible; it sits beside the boxes, not in a frame of its own.
+    assert re.search(r"^\tv\d+ \[.*<B>loss</B>", dot, flags=re.M)
     found = {text(a).split("\n")[0]: text(a) for k, a in parse(dot)[0].items() if k[0] == "g"}
     assert sorted(found) == ["dense1 (Module)", "dense2 (Module)"]
     # dense1: 6 products, 3 sums, 3 tanh, its 6 weights and the 2 inputs only it uses.

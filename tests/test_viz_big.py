@@ -72,7 +72,7 @@ def test_the_default_refuses_at_once_and_names_both_ways_out(
 
 
 def test_collapse_by_layer_draws_two_counted_boxes(big: tuple[Value, list[Value]]) -> None:
-    loss, _ = big
+    loss, inputs = big
     dot = to_dot(loss, collapse="layer")
     found = boxes(dot)
     assert len(found) == 2
@@ -89,6 +89,11 @@ def test_collapse_by_layer_draws_two_counted_boxes(big: tuple[Value, list[Value]
     # What is left outside the scopes: 12 squares and the loss, each a box and an ellipse.
     assert len(re.findall(r"^\tv\d+ \[", dot, flags=re.M)) == 13
     assert svg_node_count(dot) == 2 + 13 * 2 + 1
+    # Highlighting an input keeps it out of its box and lights the boxes on its paths.
+    lit = to_dot(loss, collapse="layer", highlight=inputs[0])
+    assert re.search(r"^\tv\d+ \[.*#7b3294.*<B>x0</B>", lit, flags=re.M)
+    assert lit.count('\tg0 -> g1 [style=bold label=<4800 edges> color="#7b3294"') == 1
+    assert re.search(r"&#8706;loss/&#8706;x0 = \S+: the sum over 4800 paths", lit)
 
 
 def test_collapse_by_neuron_is_refused_when_its_arrows_would_hang_dot(

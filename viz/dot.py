@@ -694,8 +694,8 @@ class _Drawing:
         g, number = self.g, self.number
         t = g.nodes[target]
         rows = [
-            f'<FONT COLOR="{HIGHLIGHT}"><B>purple: every path from the root to '
-            f"{html_text(_name(t))}</B></FONT>"
+            f'<FONT COLOR="{HIGHLIGHT}"><B>purple: every path from {html_text(_root_name(g))} '
+            f"to {html_text(_name(t))}</B></FONT>"
         ]
         for r in dict.fromkeys(g.roots):
             e = explain(r, t, max_paths=MAX_LISTED_PATHS)
