@@ -37,8 +37,10 @@ def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digrap
       color_by_grad=True,
       legend=True         the gradient colours and the legend that explains them.
       clusters=True       draw each autograd.scope (a layer, a neuron) as a dashed frame.
-      max_nodes=500       above this many Values, refuse unless collapse= or focus= is given:
-                          Graphviz needs about a second per 1,000 drawn nodes, and far more above.
+      max_nodes=1000      above this many Values, refuse (GraphTooLarge) unless collapse= or
+                          focus= is given: dot lays out 1,000 Values in a second or two and
+                          tens of seconds for a few thousand. A folded drawing is also refused
+                          when its boxes need more than max_nodes arrows between them.
       collapse=None       fold the nodes of each autograd.scope into one summary box, at the
                           level "neuron" (each node's innermost scope), "layer" (the innermost
                           scope with an owner, i.e. the nn module; else the outermost scope)
