@@ -22,17 +22,20 @@ def _num(x: Any) -> float:
 
 
 def _clip(x: float, lo: float, hi: float) -> float:
-    # Written with comparisons so that nan passes through, as it does in np.clip.
-    return lo if x < lo else hi if x > hi else x
+    # min(max(x, lo), hi) in that order, as np.clip does, so hi wins when lo > hi; comparisons
+    # let nan pass through.
+    m = lo if x < lo else x
+    return hi if m > hi else m
 
 
 def _clip_df(out: Any, x: Any, lo: Any, hi: Any) -> tuple[float, float, float]:
     # Piecewise constant, so floats even for Value inputs (their derivative is 0 a.e.).
     xv, lv, hv = _num(x), _num(lo), _num(hi)
+    m = lv if xv < lv else xv
     return (
         1.0 if lv <= xv <= hv else 0.0,
-        1.0 if xv < lv else 0.0,
-        1.0 if xv > hv else 0.0,
+        1.0 if xv < lv <= hv else 0.0,
+        1.0 if m > hv else 0.0,
     )
 
 
@@ -46,7 +49,7 @@ CLIP: Op = (
             _clip,
             _clip_df,
             "f(x, lo, hi) = min(max(x, lo), hi); df/dx = 1 if lo <= x <= hi else 0, "
-            "df/dlo = 1 if x < lo else 0, df/dhi = 1 if x > hi else 0",
+            "df/dlo = 1 if x < lo <= hi else 0, df/dhi = 1 if max(x, lo) > hi else 0",
             3,
             kinks=lambda x, lo, hi: ((lo, hi), (x,), (x,)),
         )

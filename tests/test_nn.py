@@ -487,3 +487,15 @@ def test_a_small_mlp_learns_the_spiral() -> None:
     out = model(X)
     assert nn.accuracy(out, y) >= SPIRAL_ACCURACY
     assert loss_fn(out, y).data < 0.9 < history["loss"][0]
+
+
+def test_clip_matches_np_clip_even_with_crossed_bounds() -> None:
+    import itertools
+
+    from autograd import OPS
+
+    clip = OPS["clip"]
+    for x, lo, hi in itertools.product([-2.0, 0.0, 2.0], [-1.0, 1.0], [-1.5, 1.5]):
+        assert clip.f(x, lo, hi) == np.clip(x, lo, hi)
+        # The output moves one-for-one with exactly one of x, lo, hi.
+        assert sum(clip.df(clip.f(x, lo, hi), x, lo, hi)) == 1.0
