@@ -635,3 +635,22 @@ def test_layer_means_the_innermost_scope_with_an_owner() -> None:
     neurons = to_dot(loss, collapse="neuron", clusters=False)
     assert neurons.count("<B>model / dense1 / neuron ") == 3
     assert to_dot(loss, collapse=1, legend=False).count("<B>model (Module)</B>") == 1
+
+
+def test_grads_that_are_values_and_a_lone_leaf_are_drawn_too() -> None:
+    x = Value(3.0, "x")
+    y = x.tanh() * x
+    y.label = "y"
+    y.backward(create_graph=True)  # every grad is now a Value of its own graph
+    assert isinstance(x.grad, Value)
+    nodes, edges = parse(to_dot(y, highlight=x))
+    expected = 3.0 * (1 - math.tanh(3.0) ** 2) + math.tanh(3.0)
+    assert text(nodes[node_of(nodes, "x")]).split("\n") == ["x", "data 3", f"grad {expected:.4g}"]
+    legend = text(nodes["legend"])
+    # d y/d x = x tanh'(x) + tanh(x): the sum in tanh' is bracketed inside the product.
+    assert f"3 × (1 - {math.tanh(3.0):.6g}²) = {3.0 * (1 - math.tanh(3.0) ** 2):.4g}" in legend
+    assert f"total {expected:.4g}" in legend
+    lone = Value(2.0, "lone")
+    nodes, edges = parse(to_dot(lone, highlight=lone))
+    assert list(values(nodes)) == ["v0"] and edges == []
+    assert "∂lone/∂lone = 1 = 1" in text(nodes["legend"])

@@ -679,8 +679,7 @@ class _Drawing:
                 )
                 continue
             products = [
-                " &#215; ".join(html_text(f.shown) for f in p.factors or ())
-                + ("1" if not p.factors else "")
+                (" &#215; ".join(_factor_text(f.shown) for f in p.factors) or "1")
                 + f" = {html_text(number(p.product))}"
                 for p in e.paths
             ]
@@ -695,6 +694,11 @@ class _Drawing:
                 f"grad shown on {html_text(_name(t))}: {html_text(number(as_float(t.grad)))}"
             )
         return "".join(f'<TR><TD ALIGN="LEFT" COLSPAN="9">{r}</TD></TR>' for r in rows)
+
+
+def _factor_text(shown: str) -> str:
+    """One factor of a product; a sum such as tanh's "1 - 0.99²" goes in parentheses."""
+    return html_text(f"({shown})" if " " in shown else shown)
 
 
 def _root_name(g: Graph) -> str:
