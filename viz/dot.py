@@ -593,7 +593,7 @@ class _Drawing:
         rows = [
             "<B>How to read this drawing</B>",
             f"box: a Value with its label, data and grad = &#8706;{root}/&#8706;value",
-            "ellipse: the op that made the value; arrows run forward, operands in order",
+            "ellipse: the op that made the value; arrows run forward, from operands to op",
         ]
         if self.edge_labels:
             rows.append(
