@@ -716,6 +716,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: {name} is not available, its columns are skipped ({err})", flush=True)
 
     sizes, policy = (QUICK, Policy(2, warmup=False)) if args.quick else (Sizes(), Policy())
+    if args.quick:
+        print("note: --quick runs smaller sizes; the targets are judged at the full sizes.\n")
     start = perf_counter()
     # Importing torch leaves ~150,000 long-lived objects that every full collection would
     # rescan, charging whichever engine happens to be running; a user of one engine has none
