@@ -221,8 +221,8 @@ def _canonical(layers: list[tuple[list[list[Any]], list[Any]]]) -> list[Any]:
     return out
 
 
-def _nn_canonical_check(model: Any, n_params: int) -> list[Any]:
-    """`model.parameters()`, which the contract lists as each Dense's W row-major, then b."""
+def _nn_parameters(model: Any, n_params: int) -> list[Any]:
+    """`model.parameters()`: nn lists each Dense's W row-major, then b (the smoke test checks it)."""
     params = list(model.parameters())
     if len(params) != n_params:
         raise ValueError(f"nn model has {len(params)} parameters, expected {n_params}")
@@ -300,7 +300,7 @@ def w3_chainrule_nn(d: W3Data) -> Callable[[Clock], StepResult]:
     X = np.array(d.X)
     Y = np.array(d.y).reshape(-1, 1)
     loss_fn = nn.MSE()
-    params = _nn_canonical_check(model, len(_canonical(d.layers)))
+    params = _nn_parameters(model, len(_canonical(d.layers)))
     optimizer = nn.SGD(params, lr=d.lr)
 
     def step(clock: Clock) -> StepResult:
@@ -489,7 +489,7 @@ def w4_chainrule_nn(d: W4Data) -> Callable[[Clock], StepResult]:
     loss_fn = nn.CategoricalCrossEntropy()
     X = np.array(d.X)
     y = np.array(d.y)
-    params = _nn_canonical_check(model, len(_canonical(d.layers)))
+    params = _nn_parameters(model, len(_canonical(d.layers)))
 
     def run(clock: Clock) -> StepResult:
         model.zero_grad()  # untimed: each run starts from fresh leaf gradients
