@@ -17,7 +17,8 @@ test: $(STAMP) dot
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[dev,bench]'
-	$(PY) benchmarks/run.py
+	mkdir -p out
+	$(PY) benchmarks/run.py --markdown out/bench.md
 
 venv: $(STAMP)
 
