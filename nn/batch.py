@@ -120,12 +120,16 @@ def _data(v: Any) -> float:
     raise TypeError(f"expected a Value or a real number, got {type(v).__name__}")
 
 
+def grad_number(v: Value) -> float:
+    """v.grad as a float: after backward(create_graph=True) a grad is itself a Value."""
+    g = v.grad
+    return g.data if type(g) is Value else float(g)
+
+
 def _grad(v: Any) -> float:
     if type(v) is not Value:
         raise TypeError(f"only Values have gradients, got {type(v).__name__}")
-    g = v.grad
-    # After backward(create_graph=True) a grad is itself a Value.
-    return g.data if type(g) is Value else float(g)
+    return grad_number(v)
 
 
 def _map_nested(x: Any, f: Any) -> Any:

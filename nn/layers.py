@@ -10,7 +10,7 @@ import numpy as np
 import autograd as ag
 from autograd import Value
 
-from .batch import as_batch
+from .batch import as_batch, grad_array
 from .module import Module
 
 _sum = ag.sum
@@ -93,14 +93,7 @@ class Dense(Module):
 
     def grads(self) -> tuple[np.ndarray, np.ndarray]:
         """(dL/dW, dL/db) as float64 arrays, the same shapes as `numpy()` (the book's dweights, dbiases)."""
-        dw = np.array([[_float_grad(w) for w in col] for col in self._columns], dtype=np.float64)
-        db = np.array([[_float_grad(b) for b in self.biases]], dtype=np.float64)
-        return dw.T.copy(), db
+        return grad_array(self.weights), grad_array([self.biases])
 
     def __repr__(self) -> str:
         return f"Dense({self.n_inputs}, {self.n_neurons}, name={self.name!r})"
-
-
-def _float_grad(v: Value) -> float:
-    g = v.grad
-    return g.data if type(g) is Value else float(g)

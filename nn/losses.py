@@ -8,6 +8,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Op, Value
+from autograd.ops import data
 
 from .batch import Batch, as_batch
 from .module import Module
@@ -15,10 +16,6 @@ from .module import Module
 # The book clips probabilities to [1e-7, 1 - 1e-7] before taking logs, so that log(0) = -inf
 # cannot happen and one confident mistake cannot dominate the mean.
 EPSILON = 1e-7
-
-
-def _num(x: Any) -> float:
-    return x if type(x) is float else x.data
 
 
 def _clip(x: float, lo: float, hi: float) -> float:
@@ -30,7 +27,7 @@ def _clip(x: float, lo: float, hi: float) -> float:
 
 def _clip_df(out: Any, x: Any, lo: Any, hi: Any) -> tuple[float, float, float]:
     # Piecewise constant, so floats even for Value inputs (their derivative is 0 a.e.).
-    xv, lv, hv = _num(x), _num(lo), _num(hi)
+    xv, lv, hv = data(x), data(lo), data(hi)
     m = lv if xv < lv else xv
     return (
         1.0 if lv <= xv <= hv else 0.0,

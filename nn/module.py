@@ -62,6 +62,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any) -> Any:
+        """`forward(*args)`, every node it makes tagged with this module's scope."""
         with gc_paused(), ag.scope(self.name, owner=self):
             return self.forward(*args)
 

@@ -14,13 +14,8 @@ from typing import Any
 
 from autograd import Value
 
+from .batch import grad_number
 from .module import Module, unique
-
-
-def _grad(p: Value) -> float:
-    g = p.grad
-    # After backward(create_graph=True) a grad is a Value; the update only needs its number.
-    return g.data if type(g) is Value else float(g)
 
 
 def _hyper(
@@ -101,7 +96,7 @@ class SGD(Optimizer):
     def _update(self) -> None:
         lr, mu, velocity = self.current_learning_rate, self.momentum, self.momentums
         for k, p in enumerate(self.params):
-            g = _grad(p)
+            g = grad_number(p)
             if mu:
                 # the step keeps a fraction of the previous step: v = mu v - lr g
                 update = mu * velocity[k] - lr * g
@@ -128,7 +123,7 @@ class Adagrad(Optimizer):
     def _update(self) -> None:
         lr, eps, cache = self.current_learning_rate, self.epsilon, self.cache
         for k, p in enumerate(self.params):
-            g = _grad(p)
+            g = grad_number(p)
             # the sum of all squared gradients so far: often-moved parameters slow down
             cache[k] += g * g
             p.data += -lr * g / (math.sqrt(cache[k]) + eps)
@@ -153,7 +148,7 @@ class RMSprop(Optimizer):
     def _update(self) -> None:
         lr, eps, rho, cache = self.current_learning_rate, self.epsilon, self.rho, self.cache
         for k, p in enumerate(self.params):
-            g = _grad(p)
+            g = grad_number(p)
             # a moving average of squared gradients, instead of Adagrad's ever-growing sum
             cache[k] = rho * cache[k] + (1 - rho) * (g * g)
             p.data += -lr * g / (math.sqrt(cache[k]) + eps)
@@ -190,7 +185,7 @@ class Adam(Optimizer):
         m_scale = 1 - b1 ** (self.iterations + 1)
         c_scale = 1 - b2 ** (self.iterations + 1)
         for k, p in enumerate(self.params):
-            g = _grad(p)
+            g = grad_number(p)
             m[k] = b1 * m[k] + (1 - b1) * g
             c[k] = b2 * c[k] + (1 - b2) * (g * g)
             p.data += -lr * (m[k] / m_scale) / (math.sqrt(c[k] / c_scale) + eps)
