@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import reverse_topological_order
-from .ops import OPS
+from .ops import OPS, data
 from .value import Value
 
 MAX_PATHS = 50  # more paths than this are grouped rather than listed
@@ -362,7 +362,7 @@ def explain(
 
 def _local_derivatives(v: Value) -> Sequence[float]:
     """d v/d operand_i for every operand, from the rule table on plain numbers."""
-    return OPS[v.op].df(v.data, *[a if type(a) is float else a.data for a in v._args])
+    return OPS[v.op].df(v.data, *map(data, v._args))
 
 
 def _enumerate_paths(
@@ -526,7 +526,7 @@ def _rule_strings(f: Factor, style: _Style, names: dict[Value, str]) -> tuple[st
         return "", ""
     args = v._args
     sym_x = [_num(a) if type(a) is float else style.name(_operand_name(a, names)) for a in args]
-    num_x = [_num(_data(a)) for a in args]
+    num_x = [_num(data(a)) for a in args]
     if v.op == "pow" and f.index == 0 and type(args[1]) is float:
         # A constant exponent is shown already lowered: 3·x² rather than 3·x^(3 - 1).
         b, exponent = _num(args[1]), _num(args[1] - 1.0)
@@ -547,7 +547,7 @@ def _factor(v: Value, i: int, value: float, names: dict[Value, str]) -> Factor:
     sym, num = _rule_strings(f, _TEXT, names)
     note = ""
     if v.op == "relu":
-        z = _data(operand)
+        z = data(operand)
         note = f"{names[operand]} = {_num(z)} {'>' if z > 0 else '≤'} 0"
     if sym == num:
         sym = ""  # a rule with no operand in it (add, sum): the number says it all
@@ -559,16 +559,12 @@ def _repeated_operand(v: Value, operand: Value) -> bool:
 
 
 def _tex_note(f: Factor, tex: dict[Value, str]) -> str:
-    z = _data(f.operand)
+    z = data(f.operand)
     relation = ">" if z > 0 else "\\le"
     return f"{tex[f.operand]} = {_num(z)} {relation} 0"
 
 
 # ---- numbers and small text helpers ----
-
-
-def _data(a: Any) -> float:
-    return a if type(a) is float else a.data
 
 
 def _num(x: float) -> str:
