@@ -121,11 +121,13 @@ def test_million_node_chain_under_the_default_recursion_limit() -> None:
     assert len(ag.topological_order(x)) == 1_000_001
 
 
-def test_autograd_has_no_recursive_function() -> None:
-    """No function in autograd/ calls itself (a graph walk by recursion fails past ~1,000 nodes)."""
-    package = pathlib.Path(inspect.getfile(ag)).parent
+def test_autograd_and_viz_have_no_recursive_function() -> None:
+    """No function in autograd/ or viz/ calls itself (a graph walk by recursion fails past ~1,000 nodes)."""
+    import viz
+
+    packages = [pathlib.Path(inspect.getfile(m)).parent for m in (ag, viz)]
     offenders = []
-    for path in package.glob("*.py"):
+    for path in [p for package in packages for p in package.glob("*.py")]:
         tree = ast.parse(path.read_text())
         for fn in ast.walk(tree):
             if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -135,13 +137,18 @@ def test_autograd_has_no_recursive_function() -> None:
                         and isinstance(call.func, ast.Name)
                         and call.func.id == fn.name
                     ):
-                        offenders.append(f"{path.name}:{fn.name}")
+                        offenders.append(f"{path.parent.name}/{path.name}:{fn.name}")
     assert offenders == []
 
 
-def test_autograd_imports_neither_nn_nor_viz_nor_graphviz() -> None:
+def test_autograd_imports_neither_nn_nor_viz_nor_graphviz_nor_hypothesis() -> None:
+    """The engine stands alone: drawing, layers and the testing toolkit load only when asked for."""
     import subprocess
 
-    code = "import sys, autograd; print(sorted(m for m in ('nn', 'viz', 'graphviz') if m in sys.modules))"
+    code = (
+        "import sys, autograd\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('nn', 'viz', 'graphviz', 'hypothesis')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

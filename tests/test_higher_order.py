@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import BUILT_IN_OPS
 
 import autograd as ag
 from autograd import Value, derivative, hessian
@@ -212,26 +213,8 @@ def test_backward_create_graph_accumulates_values_across_passes() -> None:
 # ---- random graphs: the Hessian against central differences of the gradient ----
 
 
-# The built-in table only: an op added by another test (defop) need not accept Values in its df.
-BUILT_IN = [
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "neg",
-    "pow",
-    "exp",
-    "log",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "square",
-    "sum",
-]
-
-
 @settings(max_examples=150)
-@given(expressions(max_inputs=3, max_steps=8, ops=BUILT_IN))
+@given(expressions(max_inputs=3, max_steps=8, ops=BUILT_IN_OPS))
 def test_random_graph_hessian_matches_differences_of_gradients(expr) -> None:  # type: ignore[no-untyped-def]
     x = np.array(expr.inputs)
     h = hessian(expr, list(x))

@@ -585,21 +585,6 @@ def test_focus_on_a_long_chain_walks_without_recursion() -> None:
     assert len(values(nodes)) == 4 + 3
 
 
-# ---- the engine stays free of drawing code ------------------------------------------------------
-
-
-def test_importing_autograd_imports_neither_viz_nor_graphviz() -> None:
-    code = (
-        "import sys, autograd\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('viz', 'graphviz')))\n"
-        "import viz\n"
-        "print('graphviz' in sys.modules)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.split("\n")[:2] == ["[]", "True"]
-
-
 class Module:
     """Stands in for an nn module: nn passes owner=self to the scope around its forward."""
 
