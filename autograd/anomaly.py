@@ -32,7 +32,8 @@ def _operand(a: Any) -> str:
     return repr(_data(a))
 
 
-def _call(op: str, args: Sequence[Any]) -> str:
+def call_text(op: str, args: Sequence[Any]) -> str:
+    """An op applied to its operands as one line, for example `log(h=0.0)` or `mul(x=2.0, 3.0)`."""
     return f"{op}({', '.join(_operand(a) for a in args)})"
 
 
@@ -80,7 +81,7 @@ def forward_anomaly(op: str, data: float, args: Sequence[Any]) -> None:
     """Raise for an op whose forward result `data` is inf or nan."""
     labels = ", ".join(_labels_into(args)) or "(none)"
     raise AnomalyError(
-        f"forward: {_call(op, args)} = {data!r} is the first non-finite value, made by op "
+        f"forward: {call_text(op, args)} = {data!r} is the first non-finite value, made by op "
         f"{op!r} from input values {', '.join(repr(_data(a)) for a in args)}. "
         f"Labelled nodes along the path into it (inputs first): {labels}.{_already(args)}"
     )
@@ -97,7 +98,7 @@ def backward_anomaly(v: Value, g: Any, local: Sequence[Any], roots: Sequence[Val
         path = " -> ".join(_name(n) for n in [*_path(roots, v), a])
         seed = "" if math.isfinite(_data(g)) else " The incoming gradient was already non-finite."
         raise AnomalyError(
-            f"backward: {_call(v.op, v._args)} passed gradient {c!r} to its operand {i} "
+            f"backward: {call_text(v.op, v._args)} passed gradient {c!r} to its operand {i} "
             f"({_operand(a)}): incoming grad {_data(g)!r} times the local derivative "
             f"d {v.op} / d operand{i} = {_data(d)!r}. It is the first non-finite gradient, made "
             f"by op {v.op!r}; path from the root: {path}.{seed}"

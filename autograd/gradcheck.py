@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .anomaly import call_text
 from .context import enable_grad, no_grad
 from .graph import grad, topological_order
 from .ops import OPS
@@ -303,14 +304,7 @@ def describe(v: Value) -> str:
     """A node as one line: its label or op, applied to its operands' labels and values."""
     if not v._args:
         return v.label or repr(v.data)
-    operands = []
-    for a in v._args:
-        if type(a) is float:
-            operands.append(repr(a))
-        else:
-            name = a.label or a.op or "leaf"
-            operands.append(f"{name}={a.data!r}")
-    call = f"{v.op}({', '.join(operands)})"
+    call = call_text(v.op, v._args)
     return f"{v.label} = {call}" if v.label else call
 
 
