@@ -65,7 +65,7 @@ class Optimizer:
         self.iterations += 1
 
     def _update(self) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define _update()")
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (backward accumulates into leaves)."""
