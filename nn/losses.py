@@ -48,7 +48,9 @@ CLIP: Op = (
             "f(x, lo, hi) = min(max(x, lo), hi); df/dx = 1 if lo <= x <= hi else 0, "
             "df/dlo = 1 if x < lo <= hi else 0, df/dhi = 1 if max(x, lo) > hi else 0",
             3,
-            kinks=lambda x, lo, hi: ((lo, hi), (x,), (x,)),
+            # max(x, lo) switches where x meets lo, and min(., hi) where max(x, lo) meets hi:
+            # so lo kinks at hi too (bounds crossing), and hi at x and at lo.
+            kinks=lambda x, lo, hi: ((lo, hi), (x, hi), (x, lo)),
         )
     )
 )

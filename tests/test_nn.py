@@ -489,6 +489,15 @@ def test_a_small_mlp_learns_the_spiral() -> None:
     assert loss_fn(out, y).data < 0.9 < history["loss"][0]
 
 
+def test_clip_declares_the_kink_where_its_bounds_cross() -> None:
+    # f(a) = clip(0, e^a, e^a + a): for a < 0 the bounds cross and f = hi (slope 2), for a > 0
+    # f = lo (slope 1). At a = 0, lo = hi: gradcheck must name clip's kink, not report a mismatch.
+    with pytest.warns(ag.KinkWarning, match="clip's kink at 1 in its operand 1"):
+        assert ag.gradcheck(lambda a: nn.clip(0.0, a.exp(), a.exp() + a), [0.0])
+    report = ag.gradcheck_report(lambda a: nn.clip(0.0, a.exp(), a.exp() + a), [0.0])
+    assert (report.rows[0].analytic, report.rows[0].status) == (1.0, "kink, right slope")
+
+
 def test_clip_matches_np_clip_even_with_crossed_bounds() -> None:
     import itertools
 
