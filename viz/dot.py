@@ -206,8 +206,8 @@ def _neighbourhood(g: Graph, centre: int, depth: int) -> list[bool]:
 
 
 def _scope_title(s: Scope) -> str:
-    owner = "" if s.owner is None else f" ({type(s.owner).__name__})"
-    return " / ".join(s.path) + owner
+    """The scope's whole path, for a box that sits outside its parents' frames."""
+    return " / ".join((*s.path[:-1], _cluster_title(s)))
 
 
 class _Drawing:
@@ -723,6 +723,7 @@ def _isnan(x: object) -> bool:
 
 
 def _cluster_title(s: Scope) -> str:
+    """The scope's own name, and the type of the module that owns it."""
     return s.name + ("" if s.owner is None else f" ({type(s.owner).__name__})")
 
 
