@@ -65,8 +65,8 @@ class Activation_ReLU:  # noqa: N801
         self.output = np.maximum(0, self.inputs)
 
     def backward(self, dvalues: np.ndarray) -> None:
-        # da/dz = 1 where z > 0, so dL/dz = dL/da there ...
-        self.dinputs = dvalues.copy()
+        # da/dz = 1 where z > 0, so dL/dz = dL/da there (as a float64 copy, whatever came in) ...
+        self.dinputs = _f64(dvalues).copy()
         # ... and 0 where z <= 0
         self.dinputs[self.inputs <= 0] = 0
 
@@ -157,8 +157,9 @@ class Loss_CategoricalCrossentropy(Loss):  # noqa: N801
         if len(y_true.shape) == 1:
             # indices to one-hot rows (explicit dtype: nnfs.init() makes np.eye float32)
             y_true = np.eye(labels, dtype=F64)[y_true]
-        # dL_s/dp_sk = -y_sk / p_sk (the clip is ignored, as in the book)
-        self.dinputs = -y_true / dvalues
+        # dL_s/dp_sk = -y_sk / p_sk (the clip is ignored, as in the book); float64 even when
+        # both come in as float32, as np.eye's one-hot rows do after nnfs.init()
+        self.dinputs = -_f64(y_true) / dvalues
         # L is the mean over samples, so each sample's gradient carries 1 / samples
         self.dinputs = self.dinputs / samples
 

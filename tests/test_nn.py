@@ -395,6 +395,14 @@ def test_everything_stays_float64_after_nnfs_init(nnfs_init: None) -> None:
     probs = np.full((5, 3), 1 / 3)
     loss.backward(probs, np.zeros(5, dtype=int))
     assert loss.dinputs.dtype == np.float64
+    # float32 coming in (np.eye's one-hot rows, float32 gradients) still gives float64 out
+    one_hot = np.eye(3)[[0, 1, 2, 0, 1]]
+    assert one_hot.dtype == np.float32
+    loss.backward(probs.astype(np.float32), one_hot)
+    relu = R.Activation_ReLU()
+    relu.forward(X)
+    relu.backward(np.ones((5, 2), dtype=np.float32))
+    assert loss.dinputs.dtype == relu.dinputs.dtype == np.float64
 
 
 # ---- training ----
