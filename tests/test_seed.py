@@ -120,6 +120,30 @@ def train_layer() -> tuple[list[list[float]], list[float], list[float]]:
     return [[w.data for w in row] for row in W], [b.data for b in B], losses
 
 
+def numpy_cell13() -> tuple[np.ndarray, np.ndarray, list[float]]:
+    """The seed's In [13] loop, verbatim in float64 numpy."""
+    X = np.array([1, 2, 3, 4])
+    W = np.arange(1, 13, dtype=np.float64).reshape(3, 4) / 10
+    B = np.array([0.1, 0.2, 0.3])
+    losses = []
+    for _ in range(200):
+        Z = W @ X + B
+        y = np.maximum(0, Z).sum()
+        losses.append(float(y**2))
+        dl_dZ = 2 * y * np.ones_like(Z) * np.where(Z > 0, 1, 0)
+        W -= 0.001 * np.outer(X.T, dl_dZ).T
+        B -= 0.001 * dl_dZ
+    return W, B, losses
+
+
+def test_cell13_equals_the_seeds_float64_loop() -> None:
+    W, B, losses = train_layer()
+    ref_W, ref_B, ref_losses = numpy_cell13()
+    np.testing.assert_allclose(W, ref_W, rtol=1e-9)
+    np.testing.assert_allclose(B, ref_B, rtol=1e-9)
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-9)
+
+
 def test_cell13_reproduces_every_printed_number() -> None:
     W, B, losses = train_layer()
     for iteration, printed in CELL13_PRINTED_LOSSES.items():
