@@ -375,7 +375,7 @@ class _Drawing:
         placed: dict[Scope | None, list[str]] = {None: []}
         edges: list[str] = []
         for k, b in enumerate(self.groups):
-            self._place(placed, b.container, self._group_node(k, b, on, g))
+            self._place(placed, b.container, self._group_node(k, b))
         aggregated: dict[tuple[str, str], list[int]] = {}
         for i, v in enumerate(g.nodes):
             if not shown[i]:
@@ -388,26 +388,7 @@ class _Drawing:
                 if g.parents[i]:
                     self._place(placed, home, self._op_node(i, v, lit))
                     edges.append(f"\tv{i}_op -> v{i}{f' [{_lit_edge()}]' if lit else ''}\n")
-            head = f"v{i}_op" if k < 0 else f"g{k}"
-            ps = g.parents[i]
-            local: list[float] | None = None
-            hidden = 0
-            for slot, p in enumerate(ps):
-                if not shown[p]:
-                    hidden += 1
-                    continue
-                lit = on is not None and on[p]
-                tail = self.unit(p)
-                if k < 0 and self.group_of[p] < 0:
-                    if local is None:
-                        local = g.local_derivatives(i)
-                    edges.append(self._edge(tail, head, i, slot, local, lit))
-                elif self.group_of[p] != k:
-                    agg = aggregated.setdefault((tail, head), [0, 0])
-                    agg[0] += 1
-                    agg[1] |= lit
-            if hidden:
-                edges.append(self._stub(f"v{i}_in", f"v{i}_in -> {head}", hidden, "operand"))
+            self._operand_edges(i, edges, aggregated)
             if centre is not None:
                 hidden_users = sum(1 for u in g.users[i] if not shown[u])
                 if hidden_users:
@@ -422,6 +403,33 @@ class _Drawing:
         if legend:
             out.append(self._legend(target, centre, depth, collapse))
         return out
+
+    def _operand_edges(
+        self, i: int, edges: list[str], aggregated: dict[tuple[str, str], list[int]]
+    ) -> None:
+        """Node i's incoming arrows: one per operand slot between two visible nodes, each with
+        its local derivative; arrows between boxes only counted into `aggregated`; hidden
+        operands summed up in one stub."""
+        g, on, k = self.g, self.on, self.group_of[i]
+        head = f"v{i}_op" if k < 0 else f"g{k}"
+        local: list[float] | None = None
+        hidden = 0
+        for slot, p in enumerate(g.parents[i]):
+            if not self.shown[p]:
+                hidden += 1
+                continue
+            lit = on is not None and on[p]
+            tail = self.unit(p)
+            if k < 0 and self.group_of[p] < 0:
+                if local is None:
+                    local = g.local_derivatives(i)
+                edges.append(self._edge(tail, head, i, slot, local, lit))
+            elif self.group_of[p] != k:
+                agg = aggregated.setdefault((tail, head), [0, 0])
+                agg[0] += 1
+                agg[1] |= lit
+        if hidden:
+            edges.append(self._stub(f"v{i}_in", f"v{i}_in -> {head}", hidden, "operand"))
 
     def frame(self, s: Scope | None) -> Scope | None:
         """The frame a node of scope `s` is drawn in: its scope, or when folded, the frame
@@ -555,7 +563,7 @@ class _Drawing:
             f'\t{edge} [style=dashed color="{MUTED}"]\n'
         )
 
-    def _group_node(self, k: int, b: _Group, on: list[bool] | None, g: Graph) -> str:
+    def _group_node(self, k: int, b: _Group) -> str:
         number = self.number
         if b.scope is None:
             rows = [f"<B>{b.members} leaves</B>", "(inputs, weights or constants)"]
