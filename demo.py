@@ -14,6 +14,7 @@ from autograd import Value
 from viz import render
 
 OUT = Path(__file__).resolve().parent / "out"
+SEED_INPUTS = [1.0, -2.0, 3.0]  # the seed's cell 3 neuron sees these inputs
 
 # The seed's cell 3 printed these after 200 steps (its np.dot returned float32, see README).
 SEED_WEIGHTS = [-3.3990955, -0.20180899, 0.80271349]
@@ -38,16 +39,19 @@ def neuron(
     return loss, a, z, products
 
 
+def seed_parameters() -> tuple[list[Value], Value]:
+    """Fresh leaves for the seed's starting weights w = (-3, -1, 2) and bias b = 1."""
+    return [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])], Value(1.0, "b")
+
+
 def train_seed_neuron(
     steps: int = 200, lr: float = 0.001
 ) -> tuple[list[Value], Value, list[float]]:
     """Train the seed's neuron with gradient descent, p <- p - lr * dloss/dp, and return the losses."""
-    weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
-    bias = Value(1.0, "b")
-    inputs = [1.0, -2.0, 3.0]
+    weights, bias = seed_parameters()
     losses = []
     for _ in range(steps):
-        loss, *_ = neuron(weights, bias, inputs)
+        loss, *_ = neuron(weights, bias, SEED_INPUTS)
         losses.append(loss.data)
         for p in (*weights, bias):
             p.grad = 0.0
@@ -100,9 +104,9 @@ def seed_layer() -> tuple[Value, list[list[Value]], list[Value], list[Value]]:
 
 def draw_seed_examples(out: Path = OUT) -> list[Path]:
     """Render the seed's neuron (w0's chain highlighted) and layer (x2's three paths)."""
-    weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
-    inputs = [Value(x, f"x{i}") for i, x in enumerate([1.0, -2.0, 3.0])]
-    loss, *_ = neuron(weights, Value(1.0, "b"), inputs)
+    weights, bias = seed_parameters()
+    inputs = [Value(x, f"x{i}") for i, x in enumerate(SEED_INPUTS)]
+    loss, *_ = neuron(weights, bias, inputs)
     loss.backward()
     files = render(loss, out / "neuron", highlight=weights[0])
     loss, _, _, X = seed_layer()
@@ -112,9 +116,8 @@ def draw_seed_examples(out: Path = OUT) -> list[Path]:
 
 
 def main() -> None:
-    weights = [Value(w, f"w{i}") for i, w in enumerate([-3.0, -1.0, 2.0])]
-    bias = Value(1.0, "b")
-    loss, *_ = neuron(weights, bias, [1.0, -2.0, 3.0])
+    weights, bias = seed_parameters()
+    loss, *_ = neuron(weights, bias, SEED_INPUTS)
     loss.backward()
     print("The seed's neuron, one backward pass (the seed derives 12, -24, 36 and 12 by hand):")
     for p in (*weights, bias):
