@@ -40,7 +40,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
         "autograd.testing needs hypothesis (pip install hypothesis); autograd itself does not"
     ) from e
 
-from .context import no_grad
+from .context import enable_grad, no_grad
 from .gradcheck import gradcheck
 from .ops import OPS, Op
 from .value import Value, apply
@@ -359,7 +359,9 @@ def assert_gradients_match(
     an `Expression`'s `floats`) computes f on plain floats; f's value must match it to 1e-12.
     """
     xs = [x.data if isinstance(x, Value) else float(x) for x in inputs]
-    with no_grad():
+    # Recording stays on: a function that differentiates inside (grad(..., create_graph=True))
+    # needs its graph, and would return 0 under no_grad(), as gradcheck's own evaluations know.
+    with enable_grad():
         y = f(*[Value(x) for x in xs])
     if not isinstance(y, Value):
         raise TypeError(f"f must return a Value, got {type(y).__name__}")

@@ -227,6 +227,18 @@ def test_assert_gradients_match_compares_with_the_float_twin() -> None:
         assert_gradients_match(lambda x: x.exp(), [0.5], reference=lambda x: math.exp(x) + 1e-9)
 
 
+def test_assert_gradients_match_on_a_function_that_differentiates_inside() -> None:
+    # f(x) = d(x^3)/dx = 3x^2 as a graph: its value needs recording on, also inside no_grad().
+    def f(x: Value) -> Value:
+        return ag.grad(x**3, x, create_graph=True)
+
+    assert_gradients_match(f, [2.0], reference=lambda x: 3 * x * x)
+    with ag.no_grad():
+        assert_gradients_match(f, [2.0], reference=lambda x: 3 * x * x)
+    with pytest.raises(AssertionError, match="on Values but"):
+        assert_gradients_match(f, [2.0], reference=lambda x: 3 * x * x + 1e-6)
+
+
 def test_assert_gradients_match_allows_for_rounding_at_large_values() -> None:
     # f = 1e8 + x / 1000: rounding of f near 1e8 (1.5e-8) over 2 eps puts ~1e-2 of noise into
     # the central difference, far beyond atol for a slope of 1e-3. gradcheck's plain tolerance
