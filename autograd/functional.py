@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .context import enable_grad
 from .graph import grad
 from .value import Value, real
 
@@ -42,9 +43,10 @@ def derivative(f: Callable[[Value], Value], x: Any, order: int = 1) -> float:
     if type(order) is not int or order < 0:
         raise ValueError(f"derivative() order must be an int >= 0, got {order!r}")
     (leaf,) = _leaves([x], "derivative()")
-    y = _call(f, [leaf], "derivative()")
-    for _ in range(order):
-        y = grad(y, leaf, create_graph=True)
+    with enable_grad():  # inside no_grad() the derivatives' own graphs would not be recorded
+        y = _call(f, [leaf], "derivative()")
+        for _ in range(order):
+            y = grad(y, leaf, create_graph=True)
     return y.data
 
 
@@ -56,15 +58,16 @@ def hessian(f: Callable[..., Value], inputs: Any) -> np.ndarray:
     symmetrised: its symmetry is a property of the rules, and tests check it.
     """
     xs = _leaves(inputs, "hessian()")
-    y = _call(f, xs, "hessian()")
-    first = grad(y, xs, create_graph=True)
     h = np.empty((len(xs), len(xs)))
-    for i, g in enumerate(first):
-        h[i] = grad(g, xs)
+    with enable_grad():  # as in derivative(): the gradient must be recorded as a graph
+        first = grad(_call(f, xs, "hessian()"), xs, create_graph=True)
+        for i, g in enumerate(first):
+            h[i] = grad(g, xs)
     return h
 
 
 def gradient(f: Callable[..., Value], inputs: Any) -> np.ndarray:
     """g[i] = df/dx_i as a float array, the first-order companion of `hessian`."""
     xs = _leaves(inputs, "gradient()")
-    return np.array(grad(_call(f, xs, "gradient()"), xs), dtype=float)
+    with enable_grad():
+        return np.array(grad(_call(f, xs, "gradient()"), xs), dtype=float)

@@ -283,6 +283,18 @@ def test_polynomial_hessian_is_exact() -> None:
     assert h.tolist() == [[-4.0, 3.0], [3.0, -12.0]]
 
 
+def test_helpers_record_their_graphs_even_inside_no_grad() -> None:
+    # Under no_grad() f's nodes would be leaves and every derivative 0.
+    with ag.no_grad():
+        assert hessian(lambda x, y: x * x * y + y**3, [1.5, -2.0]).tolist() == [
+            [-4.0, 3.0],
+            [3.0, -12.0],
+        ]
+        assert derivative(lambda x: x**3, 2.0, 2) == 12.0
+        assert gradient(lambda x, y: x * y, [3.0, 4.0]).tolist() == [4.0, 3.0]
+        assert not ag.is_grad_enabled()
+
+
 def test_hessian_leaves_value_inputs_alone() -> None:
     a = Value(0.5, "a")
     h = hessian(lambda x: x.exp() * x, [a])  # (x e^x)'' = (x + 2) e^x
