@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd import Value
+from autograd import Value, enable_grad
 
 from .batch import as_batch, data_array
 from .module import Module, gc_paused
@@ -47,8 +47,11 @@ def train_step(
     y: Any,
 ) -> tuple[float, Any]:
     """One full-batch step: forward, loss, zero the grads, backward, update. Returns (loss, output)."""
-    output = model(X)
-    loss = loss_fn(output, y)
+    # Recording on, even inside no_grad(): there it would build no graph, and the step would
+    # silently leave every parameter where it was.
+    with enable_grad():
+        output = model(X)
+        loss = loss_fn(output, y)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()

@@ -466,6 +466,15 @@ def test_fit_records_history_and_shows_loss_and_accuracy(
     assert "accuracy" not in quiet and capsys.readouterr().err == ""
 
 
+def test_a_training_step_inside_no_grad_still_learns() -> None:
+    model = make_model(0)
+    X, y = np.random.default_rng(2).normal(size=(8, 2)), np.arange(8) % 3
+    optimizer = nn.SGD(model.parameters(), lr=0.5)
+    with ag.no_grad():
+        history = nn.fit(model, nn.CategoricalCrossEntropy(), optimizer, X, y, 3, progress=False)
+    assert history["loss"][2] < history["loss"][0]
+
+
 # Measured with exactly this set-up: accuracy 0.617 and loss 0.852 after 40 steps (0.300 and
 # 1.113 before the first; 0.657 after 50, 0.73 after 100). The thresholds leave room for libm
 # differences between platforms. About 6 s of CPU here: each step builds a 46,000-node graph.
