@@ -16,8 +16,12 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     """Write every parameter array of `model` to `path` (an .npz archive, no pickled objects)."""
     state: dict[str, Any] = model.state_dict()
     target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(folder):
+        # Said here, because mkstemp's own error would name a random temporary file instead.
+        raise FileNotFoundError(f"cannot save to {target!r}: the folder {folder!r} does not exist")
     # Write beside the target and rename, so a crash mid-write never leaves a half file there.
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), suffix=".npz")
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as f:
             # Every array is float64, so nothing is pickled (and `load` refuses pickles).

@@ -333,6 +333,8 @@ def test_corrupt_files_raise_and_leave_the_model_untouched(tmp_path: Path) -> No
         assert snapshot(model) == before
     with pytest.raises(FileNotFoundError):
         nn.load(model, tmp_path / "missing.npz")
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere' does not exist"):
+        nn.save(model, tmp_path / "nowhere" / "model.npz")
 
 
 def test_a_wrong_shape_or_name_raises_and_changes_nothing(tmp_path: Path) -> None:
