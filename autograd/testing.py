@@ -101,6 +101,9 @@ def values(
         lo = max(lo, margin)
     if negative:
         hi = min(hi, -margin)
+    if lo > hi:
+        sign = " of that sign" if positive or negative else ""
+        raise ValueError(f"values({min_value}, {max_value}): no numbers{sign} lie in [{lo}, {hi}]")
     return _floats(_cut(((lo, hi),), holes, margin), f"values({min_value}, {max_value})")
 
 

@@ -51,6 +51,10 @@ def test_values_of_one_sign(p: float, n: float) -> None:
 def test_values_with_nothing_left_is_an_error() -> None:
     with pytest.raises(ValueError, match="no numbers are left"):
         values(-1.0, 1.0, away_from=(0.0,), margin=2.0)
+    with pytest.raises(ValueError, match=r"values\(5, 1\): no numbers lie in \[5.0, 1.0\]"):
+        values(5, 1)
+    with pytest.raises(ValueError, match=r"no numbers of that sign lie in \[0.1, 0.05\]"):
+        values(-1.0, 0.05, positive=True)
 
 
 # ---- op_inputs() ----
