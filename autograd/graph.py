@@ -7,9 +7,11 @@ stack than a chain of three. Graph walks key on identity: `Value` never defines 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from . import context
+from .context import enable_grad
 from .ops import OPS
 from .value import Value
 
@@ -48,7 +50,7 @@ def zero_grad(*roots: Value) -> None:
         v.grad = 0.0
 
 
-def _propagate(order: list[Value], create_graph: bool) -> None:
+def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -> None:
     """The chain rule: push each node's grad to its operands, from the root down.
 
     `order` is topological (operands first). Expects every intermediate grad to be 0 and the
@@ -89,7 +91,7 @@ def _propagate(order: list[Value], create_graph: bool) -> None:
             if check:
                 from .anomaly import backward_anomaly
 
-                backward_anomaly(v, g, local, order[-1:])
+                backward_anomaly(v, g, local, roots)
             for a, d in zip(args, local):
                 if type(a) is float:
                     continue
@@ -103,6 +105,7 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
     """Set v.grad = d root / d v for every v in root's graph.
 
     Intermediate nodes show this pass's gradient; leaves accumulate across passes until zeroed.
+    With create_graph every grad becomes a Value that can be differentiated again.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
@@ -114,7 +117,12 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
         root.grad = grad
     else:
         root.grad += grad
-    _propagate(order, create_graph)
+    if create_graph:
+        # As in PyTorch, create_graph records the backward pass even inside no_grad().
+        with enable_grad():
+            _propagate(order, (root,), True)
+    else:
+        _propagate(order, (root,), False)
     if create_graph:
         # A constant derivative (of x / 3, say) comes out of the rules as a float; as a Value it
         # can be differentiated again like every other gradient, giving 0.
@@ -146,7 +154,8 @@ def grad(
             v.grad = 0.0
         for r in outs:
             r.grad += 1.0
-        _propagate(order, create_graph)
+        with enable_grad() if create_graph else nullcontext():
+            _propagate(order, outs, create_graph)
         in_graph = set(order)
         result = [x.grad if x in in_graph else 0.0 for x in ins]
     finally:

@@ -172,7 +172,10 @@ register(Op("neg", operator.neg, lambda out, a: (-1.0,), "f(a) = -a; df/da = -1"
 def _pow_df(out: Scalar, a: Scalar, b: Scalar) -> tuple[Scalar, Scalar]:
     # d/db of 0 ** b is 0 for b > 0 (the limit), where out * log(a) would give 0 * -inf = nan.
     db = 0.0 if data(a) == 0.0 else out * log(a)
-    return b * pow_(a, b - 1.0), db
+    # a ** 0 is 1 for every a, so df/da is 0, where b * a^(b - 1) would give 0 * inf = nan at
+    # a = 0. Only a number exponent takes this shortcut: a Value exponent keeps its graph.
+    da = 0.0 if type(b) is float and b == 0.0 else b * pow_(a, b - 1.0)
+    return da, db
 
 
 register(

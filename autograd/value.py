@@ -229,15 +229,15 @@ def apply(op: Op | str, *inputs: Any) -> Value:
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python's and numpy's
     """One n-ary node: f(x_1, ..., x_n) = x_1 + ... + x_n."""
     args = tuple(values)
+    if not args:
+        return Value(0.0)  # the empty sum is the constant 0, a leaf: no node has no operands
     if set(map(type, args)) <= _JUST_VALUE:
         data = _SUM(*map(_DATA, args))  # the common case, checked and summed in C-level passes
     else:
         checked = [_operand(v) for v in args]
         for v, a in zip(args, checked):
             if a is None:
-                raise TypeError(
-                    f"sum needs Values or real numbers, got {type(v).__name__}"
-                ) from None
+                raise TypeError(f"sum needs Values or real numbers, got {type(v).__name__}")
         args = tuple(checked)
         data = _SUM(*[a if type(a) is float else a.data for a in args])
     return Value(data, "", "sum", args)

@@ -152,3 +152,16 @@ def test_autograd_imports_neither_nn_nor_viz_nor_graphviz_nor_hypothesis() -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_create_graph_records_even_inside_no_grad() -> None:
+    x = Value(2.0)
+    with ag.no_grad():
+        y = Value(3.0)
+    z = x**3
+    with ag.no_grad():
+        (g,) = ag.grad(z, [x], create_graph=True)
+        z.backward(create_graph=True)
+    assert g.data == 12.0 and ag.grad(g, x) == 12.0  # d/dx 3x^2 = 6x
+    assert x.grad.data == 12.0 and ag.grad(x.grad, x) == 12.0
+    assert y.op == ""

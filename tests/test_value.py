@@ -218,3 +218,18 @@ def test_scope_tags_nodes() -> None:
     z = y + 1
     assert y.scope is inner and inner.parent is outer and inner.path == ("layer", "neuron 0")
     assert outer.owner == "L" and z.scope is None and x.scope is None
+
+
+def test_empty_sum_is_the_constant_zero() -> None:
+    s = ag.sum([])
+    assert (s.data, s.op, s.parents) == (0.0, "", ())
+
+
+def test_zero_exponent_has_zero_derivative_at_zero() -> None:
+    x = Value(0.0)
+    (x**0).backward()
+    assert x.grad == 0.0  # a ** 0 = 1 for every a; the formula 0 * 0^-1 would give nan
+    y = Value(0.0)
+    e = Value(0.0)
+    (y**e).backward()
+    assert y.grad == 0.0 and e.grad == 0.0
