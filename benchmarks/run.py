@@ -336,7 +336,6 @@ def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
     report = Report()
     have_mg = wl.MICROGRAD_ERROR is None
     have_torch = use_torch and wl.TORCH_ERROR is None
-    have_nn = wl.NN_ERROR is None
     reasons = {
         "micrograd": "not installed" if not have_mg else "n/a",
         "torch": ("not installed" if wl.TORCH_ERROR else "skipped") if not have_torch else "n/a",
@@ -416,7 +415,7 @@ def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
         wl.w3_torch(d3) if have_torch else None,
         wl.w3_floor(d3),
     )
-    contenders["chainrule nn"] = Contender(wl.w3_chainrule_nn(d3)) if have_nn else None
+    contenders["chainrule nn"] = Contender(wl.w3_chainrule_nn(d3))
     w3 = timed(label, contenders)
     nn_timing = w3.pop("chainrule nn", None)
     by_engine = {"chainrule raw": w3["chainrule"], "chainrule nn": nn_timing}
@@ -439,7 +438,7 @@ def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
     label = f"W4 spiral {3 * sizes.w4_samples} points"
     d4 = wl.w4_data(sizes.w4_samples)
     contenders = {
-        "chainrule": Contender(wl.w4_chainrule_nn(d4)) if have_nn else None,
+        "chainrule": Contender(wl.w4_chainrule_nn(d4)),
         "torch": Contender(wl.w4_torch(d4)) if have_torch else None,
         "floor": Contender(wl.w4_floor(d4)),
         "numpy": Contender(wl.w4_numpy(d4)),
@@ -710,7 +709,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, err in (
         ("micrograd", wl.MICROGRAD_ERROR),
         ("torch", wl.TORCH_ERROR),
-        ("nn", wl.NN_ERROR),
     ):
         if err:
             print(f"note: {name} is not available, its columns are skipped ({err})", flush=True)

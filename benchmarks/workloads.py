@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import autograd as ag
+import nn
 from autograd import Value
 
 
@@ -43,13 +44,6 @@ def _optional(module: str) -> tuple[Any, str | None]:
 mg_engine, MICROGRAD_ERROR = _optional("micrograd.engine")
 mg_nn, _ = _optional("micrograd.nn")
 torch, TORCH_ERROR = _optional("torch")
-nn, NN_ERROR = _optional("nn")
-
-NN_NAMES = ("Sequential", "Dense", "ReLU", "Softmax", "MSE", "CategoricalCrossEntropy", "SGD")
-if nn is not None and NN_ERROR is None:
-    _missing = [name for name in NN_NAMES if not hasattr(nn, name)]
-    if _missing:
-        NN_ERROR = f"nn has no {', '.join(_missing)} yet"
 
 
 class Clock:

@@ -18,7 +18,6 @@ from benchmarks.workloads import Clock, StepResult
 
 needs_micrograd = pytest.mark.skipif(wl.MICROGRAD_ERROR is not None, reason="micrograd missing")
 needs_torch = pytest.mark.skipif(wl.TORCH_ERROR is not None, reason="torch missing")
-needs_nn = pytest.mark.skipif(wl.NN_ERROR is not None, reason=f"nn not ready: {wl.NN_ERROR}")
 
 TOL = 1e-9
 
@@ -125,7 +124,7 @@ def test_w3_floor_update_is_sgd_and_loss_is_the_mean_square() -> None:
 
 W3_ENGINES = [
     pytest.param(wl.w3_chainrule_raw, id="chainrule-raw"),
-    pytest.param(wl.w3_chainrule_nn, id="chainrule-nn", marks=needs_nn),
+    pytest.param(wl.w3_chainrule_nn, id="chainrule-nn"),
     pytest.param(wl.w3_micrograd, id="micrograd", marks=needs_micrograd),
     pytest.param(wl.w3_torch, id="torch", marks=needs_torch),
 ]
@@ -143,7 +142,7 @@ def test_w3_engines_match_the_floor_over_two_steps(w3) -> None:
 
 
 W4_ENGINES = [
-    pytest.param(wl.w4_chainrule_nn, id="chainrule-nn", marks=needs_nn),
+    pytest.param(wl.w4_chainrule_nn, id="chainrule-nn"),
     pytest.param(wl.w4_torch, id="torch", marks=needs_torch),
     pytest.param(wl.w4_numpy, id="numpy"),
 ]
@@ -319,8 +318,7 @@ def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None
     (report,) = reports
     assert len(report.rows) == 3 * 2 + 3 + 2 + 3 + 2 + 3
     for row in report.rows:
-        if wl.NN_ERROR is None or not any(w in row.name for w in ("nn", "W4")):
-            assert row.cells["chainrule"].stats is not None, row.name
+        assert row.cells["chainrule"].stats is not None, row.name
     capsys.readouterr()
 
 
