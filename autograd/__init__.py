@@ -14,7 +14,7 @@ from .graph import (
     zero_grad,
 )
 from .ops import OPS, Op, register
-from .value import Value, apply, sum
+from .value import Value, apply, dot, sum
 
 __all__ = [
     "OPS",
@@ -32,6 +32,7 @@ __all__ = [
     "defop",
     "derivative",
     "detect_anomaly",
+    "dot",
     "enable_grad",
     "explain",
     "grad",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import reverse_topological_order
-from .ops import OPS, data
+from .ops import OPS, data, dot_partner
 from .value import Value
 
 MAX_PATHS = 50  # more paths than this are grouped rather than listed
@@ -515,6 +515,7 @@ _TEMPLATES: dict[str, Template] = {
     "sigmoid": lambda s, x, out, i: s.mul(out, f"1 - {out}"),
     "square": lambda s, x, out, i: s.mul("2", x[0]),
     "sum": lambda s, x, out, i: "1",
+    "dot": lambda s, x, out, i: "1" if (k := dot_partner(i, len(x))) is None else x[k],
 }
 
 

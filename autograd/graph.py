@@ -15,6 +15,8 @@ from .context import enable_grad
 from .ops import OPS
 from .value import Value
 
+_DOT_DF = OPS["dot"].df
+
 
 def topological_order(*roots: Value) -> list[Value]:
     """Every node reachable from `roots`, each one listed after all of its operands."""
@@ -83,6 +85,21 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
         elif fast and len(args) == 1 and type(args[0]) is not float:
             a = args[0]
             a.grad += g * df(v.data, a.data)[0]
+        elif fast and df is _DOT_DF:
+            # A neuron's dot has dozens of operands, so its rule (d/dw_k = x_k, d/dx_k = w_k,
+            # d/db = 1) is spelled out too, pair by pair.
+            n = len(args) // 2
+            for w, x in zip(args[:n], args[n:]):
+                if type(x) is float:
+                    if type(w) is not float:
+                        w.grad += g * x
+                elif type(w) is float:
+                    x.grad += g * w
+                else:
+                    w.grad += g * x.data
+                    x.grad += g * w.data
+            if len(args) % 2 and type(args[-1]) is not float:
+                args[-1].grad += g
         else:
             if create_graph:
                 local = df(v, *args)

@@ -224,6 +224,39 @@ register(
     )
 )
 register(Op("square", lambda a: a * a, lambda out, a: (2.0 * a,), "f(a) = a^2; df/da = 2a", 1))
+
+
+# `dot` takes its operands as (w_1, ..., w_n, x_1, ..., x_n) with an optional trailing bias b,
+# so any number of operands is a valid call (an even count has no bias).
+def dot_partner(i: int, count: int) -> int | None:
+    """The operand that multiplies operand i of a `count`-operand dot, or None for the bias."""
+    n = count // 2
+    if i >= 2 * n:
+        return None
+    return i + n if i < n else i - n
+
+
+def _dot(*xs: float) -> float:
+    n = len(xs) // 2
+    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]), 0.0)
+    return total + xs[-1] if len(xs) % 2 else total
+
+
+def _dot_df(out: Scalar, *xs: Scalar) -> tuple[Scalar, ...]:
+    n = len(xs) // 2
+    ws, ins = xs[:n], xs[n : 2 * n]
+    return (*ins, *ws, 1.0) if len(xs) % 2 else (*ins, *ws)
+
+
+register(
+    Op(
+        "dot",
+        _dot,
+        _dot_df,
+        "f(w_1..w_n, x_1..x_n, b) = w_1 x_1 + ... + w_n x_n + b; df/dw_k = x_k, df/dx_k = w_k, df/db = 1",
+        -1,
+    )
+)
 register(
     Op(
         "sum",

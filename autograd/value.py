@@ -243,8 +243,38 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python
     return Value(data, "", "sum", args)
 
 
+def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Value:
+    """One n-ary node: f(w, x, b) = w_1 x_1 + ... + w_n x_n + b, a neuron before its activation.
+
+    The operands are recorded as (w_1, ..., w_n, x_1, ..., x_n, b); without a bias there is no b.
+    """
+    ws, xs = tuple(weights), tuple(inputs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+    args = ws + xs if bias is None else (*ws, *xs, bias)
+    datas = [a.data for a in args if type(a) is Value]
+    if len(datas) < len(args):  # a constant, or something that is no number at all
+        checked = [a if type(a) is float else _operand(a) for a in args]
+        if None in checked:
+            i = checked.index(None)
+            where = _dot_operand_name(i, len(ws))
+            raise TypeError(
+                f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
+            )
+        args = tuple(checked)
+        datas = [a if type(a) is float else a.data for a in args]
+    return Value(_DOT(*datas), "", "dot", args)
+
+
+def _dot_operand_name(i: int, n: int) -> str:
+    if i < n:
+        return f"weights[{i}]"
+    return f"inputs[{i - n}]" if i < 2 * n else "bias"
+
+
 _DATA = attrgetter("data")
 _JUST_VALUE = {Value}
+_DOT = OPS["dot"].f
 _ADD, _SUB, _MUL, _DIV, _POW = (OPS[n].f for n in ("add", "sub", "mul", "div", "pow"))
 _NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (
     OPS[n].f for n in ("neg", "exp", "log", "tanh", "sigmoid", "relu", "square", "sum")

@@ -1,8 +1,7 @@
-"""`Dense`: a fully connected layer, z_j = sum_i x_i w_ij + b_j, one n-ary `sum` node per neuron."""
+"""`Dense`: a fully connected layer, z_j = sum_i x_i w_ij + b_j, one `dot` node per output."""
 
 from __future__ import annotations
 
-from operator import mul
 from typing import Any
 
 import numpy as np
@@ -13,15 +12,17 @@ from autograd import Value
 from .batch import as_batch, grad_array
 from .module import Module
 
-_sum = ag.sum
+_dot = ag.dot
 
 
 class Dense(Module):
     """z = X W + b for a batch X (n_samples, n_inputs); W is (n_inputs, n_neurons) as in the book.
 
     The weights start as 0.01 * N(0, 1) draws from a numpy Generator (`rng`: a seed or a
-    Generator) and the biases at 0. Each output z_ij is ONE `sum` node over the products
-    x_ik * w_kj and the bias b_j, inside a scope "neuron j" nested in the layer's scope.
+    Generator) and the biases at 0. Each output z_ij is ONE `dot` node, w_j . x_i + b_j, with
+    operands (w_0j, ..., w_(n-1)j, x_i0, ..., x_i(n-1), b_j), inside a scope "neuron j" nested in
+    the layer's scope. One node rather than n products and a sum: the graph is 2n times smaller
+    and backward does the same arithmetic, d z/d w_kj = x_ik and d z/d x_ik = w_kj.
     """
 
     prefix = "dense"
@@ -62,7 +63,7 @@ class Dense(Module):
         # Neurons in the outer loop: one scope switch per neuron rather than one per output.
         for j, (column, b) in enumerate(zip(self._columns, self.biases)):
             with ag.scope(f"neuron {j}"):
-                by_neuron.append([_sum([*map(mul, row, column), b]) for row in rows])
+                by_neuron.append([_dot(column, row, b) for row in rows])
         return [list(z) for z in zip(*by_neuron)]
 
     def parameters(self) -> list[Value]:

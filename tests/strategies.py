@@ -63,6 +63,7 @@ BUILT_IN_OPS = (
     "relu",
     "square",
     "sum",
+    "dot",
 )
 
 small = values(-3.0, 3.0)  # moderate numbers, where no op overflows

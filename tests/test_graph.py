@@ -165,3 +165,22 @@ def test_create_graph_records_even_inside_no_grad() -> None:
     assert g.data == 12.0 and ag.grad(g, x) == 12.0  # d/dx 3x^2 = 6x
     assert x.grad.data == 12.0 and ag.grad(x.grad, x) == 12.0
     assert y.op == ""
+
+
+def test_dot_backward_with_constants_in_every_position_matches_the_generic_rule() -> None:
+    def build() -> tuple[Value, list[Value]]:
+        w0, x1, x2, w2, b = (Value(v) for v in (0.5, -2.0, 4.0, 1.5, 0.25))
+        # pairs: (Value, constant), (constant, Value), (Value, Value); then a Value bias
+        z = ag.dot([w0, 3.0, w2], [7.0, x1, x2], b)
+        return (z * z), [w0, x1, x2, w2, b]
+
+    loss, leaves = build()
+    loss.backward()
+    fast = [v.grad for v in leaves]
+    s = 0.5 * 7.0 + 3.0 * -2.0 + 1.5 * 4.0 + 0.25
+    assert fast == [2 * s * 7.0, 2 * s * 3.0, 2 * s * 1.5, 2 * s * 4.0, 2 * s]
+    # detect_anomaly takes the generic path of the backward loop: it must agree to the bit.
+    with ag.detect_anomaly():
+        loss, leaves = build()
+        loss.backward()
+    assert [v.grad for v in leaves] == fast

@@ -31,7 +31,7 @@ def test_dense_layout_and_initialisation() -> None:
     assert layer.parameters()[-1] is layer.biases[-1]
 
 
-def test_dense_forward_is_x_at_w_plus_b_with_one_sum_node_per_neuron() -> None:
+def test_dense_forward_is_x_at_w_plus_b_with_one_dot_node_per_output() -> None:
     rng = np.random.default_rng(0)
     layer = nn.Dense(3, 2, name="hidden")
     W, b = rng.normal(size=(3, 2)), rng.normal(size=2)
@@ -41,12 +41,13 @@ def test_dense_forward_is_x_at_w_plus_b_with_one_sum_node_per_neuron() -> None:
     assert len(out) == 4 and all(len(row) == 2 for row in out)
     np.testing.assert_allclose(nn.data_array(out), X @ W + b, rtol=1e-14)
     z = out[1][0]
-    assert z.op == "sum" and len(z.parents) == 4
-    assert z.parents[-1] is layer.biases[0]
-    for i, product in enumerate(z.parents[:3]):
-        assert product.op == "mul"
-        x, w = product.parents
-        assert x.data == X[1, i] and w is layer.weights[i][0]
+    # One node: (w_00, w_10, w_20, x_10, x_11, x_12, b_0), the numbers in as constants.
+    assert z.op == "dot" and len(z.parents) == 7
+    assert list(z.parents[:3]) == [layer.weights[i][0] for i in range(3)]
+    assert [x.data for x in z.parents[3:6]] == X[1].tolist()
+    assert z.parents[6] is layer.biases[0]
+    # Summed in operand order, exactly as the `dot` rule does.
+    assert z.data == sum((W[i, 0] * X[1, i] for i in range(3)), 0.0) + b[0]
 
 
 def test_dense_scopes_name_the_layer_and_the_neuron() -> None:
@@ -57,7 +58,7 @@ def test_dense_scopes_name_the_layer_and_the_neuron() -> None:
     assert z.scope is not None
     assert z.scope.path == (model.name, dense.name, "neuron 2")
     assert z.scope.parent is not None and z.scope.parent.owner is dense
-    assert z.parents[0].scope is z.scope  # the products belong to the neuron too
+    assert z.parents[0].scope is None  # the neuron's weight is a leaf made outside any call
     assert out[0][2].scope is not None and out[0][2].scope.owner is relu
     assert out[0][2].scope.path == (model.name, relu.name)
 

@@ -56,7 +56,20 @@ FORMULAS: dict[str, Formula] = {
     "relu": (lambda a: np.maximum(a, 0.0), lambda a: (1.0 if a > 0 else 0.0,)),
     "square": (lambda a: np.square(a), lambda a: (2.0 * a,)),
     "sum": (lambda *xs: np.sum(xs), lambda *xs: (1.0,) * len(xs)),
+    "dot": (lambda *xs: _dot(xs), lambda *xs: _dot_derivative(xs)),
 }
+
+
+def _dot(xs: tuple[float, ...]) -> float:
+    """w . x + b with numpy, for operands (w_1..w_n, x_1..x_n) and an optional trailing b."""
+    n = len(xs) // 2
+    bias = xs[-1] if len(xs) % 2 else 0.0
+    return float(np.multiply(xs[:n], xs[n : 2 * n]).sum()) + bias
+
+
+def _dot_derivative(xs: tuple[float, ...]) -> tuple[float, ...]:
+    n = len(xs) // 2
+    return (*xs[n : 2 * n], *xs[:n]) + ((1.0,) if len(xs) % 2 else ())
 
 
 def test_every_built_in_op_has_a_formula() -> None:
