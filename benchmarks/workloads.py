@@ -6,7 +6,7 @@ after the function returns, also untimed, for every engine alike (micrograd's by
 the others' by reference counting).
 
 The engines:
-- chainrule: this project, used as a user would (`ag.sum` for a neuron, `nn` for W3-nn and W4).
+- chainrule: this project, used as a user would (`ag.dot` for a neuron, `nn` for W3-nn and W4).
 - micrograd 0.1.0: used as its README does (Python `sum` of products, `nn.MLP`).
 - torch: PyTorch with every number a 0-d float64 tensor; an n-ary sum is `torch.stack(xs).sum()`.
 - floor: the same arithmetic on Python floats with a hand-written backward: the cost of the
@@ -253,8 +253,12 @@ def w3_data(n_points: int, seed: int = 3) -> W3Data:
     return W3Data(X.tolist(), y.tolist(), layers)
 
 
-def w3_chainrule_raw(d: W3Data) -> Callable[[Clock], StepResult]:
-    """The step written with raw Values: each neuron is one `ag.sum` of products plus its bias."""
+def w3_chainrule_raw(d: W3Data, products: bool = False) -> Callable[[Clock], StepResult]:
+    """The step written with raw Values: each neuron is `ag.dot(w, x, b)`, one node.
+
+    With `products`, each neuron is written out as micrograd's README does, a product node per
+    weight and one `ag.sum` of them and the bias: the same numbers from 2n + 1 times the nodes.
+    """
     layers = [
         ([[Value(w) for w in col] for col in _columns(W)], [Value(bj) for bj in b])
         for W, b in d.layers
@@ -265,7 +269,13 @@ def w3_chainrule_raw(d: W3Data) -> Callable[[Clock], StepResult]:
 
     def model(x: list[Any]) -> Value:
         for k, (columns, biases) in enumerate(layers):
-            z = [ag.sum([w * xi for w, xi in zip(col, x)] + [b]) for col, b in zip(columns, biases)]
+            if products:
+                z = [
+                    ag.sum([*[w * xi for w, xi in zip(col, x)], b])
+                    for col, b in zip(columns, biases)
+                ]
+            else:
+                z = [ag.dot(col, x, b) for col, b in zip(columns, biases)]
             x = z if k == last else [v.relu() for v in z]
         return x[0]
 

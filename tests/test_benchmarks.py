@@ -7,6 +7,7 @@ memory probe, the report) is checked on tiny runs and on hand-made numbers.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,7 @@ def test_w3_floor_update_is_sgd_and_loss_is_the_mean_square() -> None:
 
 W3_ENGINES = [
     pytest.param(wl.w3_chainrule_raw, id="chainrule-raw"),
+    pytest.param(partial(wl.w3_chainrule_raw, products=True), id="chainrule-products"),
     pytest.param(wl.w3_chainrule_nn, id="chainrule-nn"),
     pytest.param(wl.w3_micrograd, id="micrograd", marks=needs_micrograd),
     pytest.param(wl.w3_torch, id="torch", marks=needs_torch),
@@ -314,9 +316,10 @@ def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None
     assert "| workload | chainrule |" in text and "Targets:" in text
     for name in ("W1 chain 20 steps: total", "W3 MLP step, 4 points, nn: total", "M1 bytes"):
         assert f"\n| {name}" in text
-    # W1 at two sizes, W2, the million-node chain: 3 rows each; W3 raw and nn; W4: 3; M1: 2.
+    # W1 at two sizes, W2, the million-node chain: 3 rows each; W3 dot, nn, products; W4: 3;
+    # M1: 2.
     (report,) = reports
-    assert len(report.rows) == 3 * 2 + 3 + 2 + 3 + 2 + 3
+    assert len(report.rows) == 3 * 2 + 3 + 3 + 3 + 2 + 3
     for row in report.rows:
         assert row.cells["chainrule"].stats is not None, row.name
     capsys.readouterr()
