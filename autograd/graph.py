@@ -34,7 +34,8 @@ def topological_order(*roots: Value) -> list[Value]:
             stack.append(v)
             stack.append(None)
             for a in v._args:
-                if type(a) is not float and a not in seen:
+                # The set test first: most operands of a layer's nodes are weights already seen.
+                if a not in seen and type(a) is not float:
                     stack.append(a)
     return order
 
@@ -87,18 +88,12 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
             a.grad += g * df(v.data, a.data)[0]
         elif fast and df is _DOT_DF:
             # A neuron's dot has dozens of operands, so its rule (d/dw_k = x_k, d/dx_k = w_k,
-            # d/db = 1) is spelled out too, pair by pair.
+            # d/db = 1) is spelled out too. ag.dot makes every operand a Value, constants too.
             n = len(args) // 2
             for w, x in zip(args[:n], args[n:]):
-                if type(x) is float:
-                    if type(w) is not float:
-                        w.grad += g * x
-                elif type(w) is float:
-                    x.grad += g * w
-                else:
-                    w.grad += g * x.data
-                    x.grad += g * w.data
-            if len(args) % 2 and type(args[-1]) is not float:
+                w.grad += g * x.data
+                x.grad += g * w.data
+            if len(args) % 2:
                 args[-1].grad += g
         else:
             if create_graph:

@@ -46,6 +46,10 @@ class Value:
             self.op = _op
             self._args = _args
             self.scope = None
+        elif state.grad_enabled and not state.anomaly:  # only a scope, as in every nn module call
+            self.op = _op
+            self._args = _args
+            self.scope = state.scope
         else:
             _record(self, state, _op, _args)
 
@@ -216,6 +220,9 @@ def apply(op: Op | str, *inputs: Any) -> Value:
         op = OPS[op]
     if op.arity >= 0 and len(inputs) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
+    if op is _DOT_OP:  # its operands are all Values, constants included: see dot()
+        n = len(inputs) // 2
+        return dot(inputs[:n], inputs[n : 2 * n], inputs[-1] if len(inputs) % 2 else None)
     args = []
     for x in inputs:
         a = _operand(x)
@@ -247,6 +254,8 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
     """One n-ary node: f(w, x, b) = w_1 x_1 + ... + w_n x_n + b, a neuron before its activation.
 
     The operands are recorded as (w_1, ..., w_n, x_1, ..., x_n, b); without a bias there is no b.
+    A number among them becomes a constant leaf at once, unlike elsewhere: a node with dozens of
+    operands then needs no type test per operand in backward.
     """
     ws, xs = tuple(weights), tuple(inputs)
     if len(ws) != len(xs):
@@ -254,15 +263,15 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
     args = ws + xs if bias is None else (*ws, *xs, bias)
     datas = [a.data for a in args if type(a) is Value]
     if len(datas) < len(args):  # a constant, or something that is no number at all
-        checked = [a if type(a) is float else _operand(a) for a in args]
+        checked = [_operand(a) for a in args]
         if None in checked:
             i = checked.index(None)
             where = _dot_operand_name(i, len(ws))
             raise TypeError(
                 f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
             )
-        args = tuple(checked)
-        datas = [a if type(a) is float else a.data for a in args]
+        args = tuple(_constant(a) if type(a) is float else a for a in checked)
+        datas = [a.data for a in args]
     return Value(_DOT(*datas), "", "dot", args)
 
 
@@ -274,7 +283,8 @@ def _dot_operand_name(i: int, n: int) -> str:
 
 _DATA = attrgetter("data")
 _JUST_VALUE = {Value}
-_DOT = OPS["dot"].f
+_DOT_OP = OPS["dot"]
+_DOT = _DOT_OP.f
 _ADD, _SUB, _MUL, _DIV, _POW = (OPS[n].f for n in ("add", "sub", "mul", "div", "pow"))
 _NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (
     OPS[n].f for n in ("neg", "exp", "log", "tanh", "sigmoid", "relu", "square", "sum")

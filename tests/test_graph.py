@@ -184,3 +184,10 @@ def test_dot_backward_with_constants_in_every_position_matches_the_generic_rule(
         loss, leaves = build()
         loss.backward()
     assert [v.grad for v in leaves] == fast
+    # apply() with numbers records the same node: constants become leaves there too.
+    w, x = Value(2.0), Value(5.0)
+    z = ag.apply("dot", w, 3, 4.0, x, 1)
+    assert z.data == 2.0 * 4.0 + 3.0 * 5.0 + 1.0
+    assert all(isinstance(p, Value) for p in z._args)
+    z.backward()
+    assert (w.grad, x.grad) == (4.0, 3.0)
