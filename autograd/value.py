@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import numbers
 from collections.abc import Iterable
 from operator import attrgetter
@@ -258,33 +259,37 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
     operands then needs no type test per operand in backward.
     """
     ws, xs = tuple(weights), tuple(inputs)
-    if len(ws) != len(xs):
-        raise ValueError(f"dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+    n = len(ws)
+    if len(xs) != n:
+        raise ValueError(f"dot needs as many weights as inputs, got {n} and {len(xs)}")
     args = ws + xs if bias is None else (*ws, *xs, bias)
     datas = [a.data for a in args if type(a) is Value]
     if len(datas) < len(args):  # a constant, or something that is no number at all
-        checked = [_operand(a) for a in args]
-        if None in checked:
-            i = checked.index(None)
-            where = _dot_operand_name(i, len(ws))
-            raise TypeError(
-                f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
-            )
-        args = tuple(_constant(a) if type(a) is float else a for a in checked)
+        args = _dot_operands(args, n)
         datas = [a.data for a in args]
-    return Value(_DOT(*datas), "", "dot", args)
+    # Added left to right, as OPS["dot"].f does, so the node's data is the rule's to the bit.
+    data = _add_up(map(_MUL, datas, datas[n : 2 * n]), 0.0)  # map stops after the n-th pair
+    if bias is not None:
+        data += datas[-1]
+    return Value(data, "", "dot", args)
 
 
-def _dot_operand_name(i: int, n: int) -> str:
-    if i < n:
-        return f"weights[{i}]"
-    return f"inputs[{i - n}]" if i < 2 * n else "bias"
+def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Value, ...]:
+    """`dot`'s operands with every number made a constant leaf; a TypeError names a non-number."""
+    checked = [_operand(a) for a in args]
+    if None in checked:
+        i = checked.index(None)
+        where = f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
+        raise TypeError(
+            f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
+        )
+    return tuple(_constant(a) if type(a) is float else a for a in checked)
 
 
 _DATA = attrgetter("data")
 _JUST_VALUE = {Value}
 _DOT_OP = OPS["dot"]
-_DOT = _DOT_OP.f
+_add_up = builtins.sum  # this module's own `sum` makes a node
 _ADD, _SUB, _MUL, _DIV, _POW = (OPS[n].f for n in ("add", "sub", "mul", "div", "pow"))
 _NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (
     OPS[n].f for n in ("neg", "exp", "log", "tanh", "sigmoid", "relu", "square", "sum")
