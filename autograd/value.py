@@ -276,14 +276,18 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
 
 def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Value, ...]:
     """`dot`'s operands with every number made a constant leaf; a TypeError names a non-number."""
-    checked = [_operand(a) for a in args]
-    if None in checked:
-        i = checked.index(None)
-        where = f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
-        raise TypeError(
-            f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
-        )
-    return tuple(_constant(a) if type(a) is float else a for a in checked)
+    out = []
+    for i, a in enumerate(args):
+        if type(a) is not Value:
+            c = _operand(a)
+            if c is None:
+                where = f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
+                raise TypeError(
+                    f"dot needs Values or real numbers, got {type(a).__name__} as {where}"
+                )
+            a = _constant(c) if type(c) is float else c
+        out.append(a)
+    return tuple(out)
 
 
 _DATA = attrgetter("data")
