@@ -24,6 +24,13 @@ def _shape_of(X: Any) -> str:
         return "a ragged nesting"
 
 
+def _input(x: float) -> Value:
+    """A leaf for a number fed into a module: data from outside, so it belongs to no scope."""
+    v = Value(x)
+    v.scope = None
+    return v
+
+
 def _row(r: Any, i: int, who: str) -> list[Any]:
     """Row `i` as a list of floats and Values; ints and numpy scalars become floats."""
     if isinstance(r, (Value, numbers.Real, str, bytes)) or not hasattr(r, "__iter__"):
@@ -85,7 +92,7 @@ def as_batch(X: Any, who: str, width: int | None = None, wrap: bool = False) -> 
             f"{who} expects {width} features per sample, got a batch of shape ({len(rows)}, {m})"
         )
     if wrap:
-        rows = [[e if type(e) is Value else Value(e) for e in r] for r in rows]
+        rows = [[e if type(e) is Value else _input(e) for e in r] for r in rows]
     return rows
 
 

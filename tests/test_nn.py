@@ -59,6 +59,8 @@ def test_dense_scopes_name_the_layer_and_the_neuron() -> None:
     assert z.scope.path == (model.name, dense.name, "neuron 2")
     assert z.scope.parent is not None and z.scope.parent.owner is dense
     assert z.parents[0].scope is None  # the neuron's weight is a leaf made outside any call
+    # The numbers fed in become leaves with no scope either: data from outside the model.
+    assert z.parents[2].data == 1.0 and z.parents[2].is_leaf and z.parents[2].scope is None
     assert out[0][2].scope is not None and out[0][2].scope.owner is relu
     assert out[0][2].scope.path == (model.name, relu.name)
 
