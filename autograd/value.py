@@ -70,19 +70,34 @@ class Value:
 
     # ---- arithmetic: each Python operator is one node of its own op ----
 
+    # add, sub and mul are most of every graph, so their two common cases (another Value, a
+    # float constant) skip the general helper and its operand checks.
+
     def __add__(self, other: Any) -> Value:
+        if type(other) is Value:
+            return Value(self.data + other.data, "", "add", (self, other))
+        if type(other) is float:
+            return Value(self.data + other, "", "add", (self, other))
         return _binary(_ADD, "add", self, other)
 
     def __radd__(self, other: Any) -> Value:
         return _binary_reflected(_ADD, "add", other, self)
 
     def __sub__(self, other: Any) -> Value:
+        if type(other) is Value:
+            return Value(self.data - other.data, "", "sub", (self, other))
+        if type(other) is float:
+            return Value(self.data - other, "", "sub", (self, other))
         return _binary(_SUB, "sub", self, other)
 
     def __rsub__(self, other: Any) -> Value:
         return _binary_reflected(_SUB, "sub", other, self)
 
     def __mul__(self, other: Any) -> Value:
+        if type(other) is Value:
+            return Value(self.data * other.data, "", "mul", (self, other))
+        if type(other) is float:
+            return Value(self.data * other, "", "mul", (self, other))
         return _binary(_MUL, "mul", self, other)
 
     def __rmul__(self, other: Any) -> Value:
