@@ -81,11 +81,7 @@ class Policy:
 
     def count(self, first: float) -> int:
         """The number of samples to take, given a warm-up run that took `first` seconds."""
-        if first < 0.5:
-            return self.repeats
-        if first < 2.0:
-            return min(self.repeats, 5)
-        return min(self.repeats, 3)
+        return self.repeats if first < 2.0 else min(self.repeats, 3)
 
 
 # ---- running things ----------------------------------------------------------------------------
@@ -210,14 +206,19 @@ def measure_together(contenders: dict[str, Contender], policy: Policy) -> dict[s
             left.pop(name, None)
             return None
 
+    counts = {name: policy.repeats for name in contenders}
     for name in contenders:
-        left[name] = policy.repeats
         if policy.warmup and (first := attempt(name)) is not None:
             seconds = sum(first[0].times.values())
-            left[name] = policy.count(seconds)
+            counts[name] = policy.count(seconds)
             if seconds >= policy.keep_warmup:
                 _keep(samples[name], *first)
-                left[name] -= 1
+    # Every engine takes as many samples as the slowest one: the machine is shared, its speed
+    # drifts over seconds, and two medians compare fairly only over the same stretch of time.
+    n_samples = min(counts.values(), default=policy.repeats)
+    for name in contenders:
+        if name not in notes:
+            left[name] = n_samples - len(samples[name].get("total", []))
     while any(n > 0 for n in left.values()):
         for name, n in list(left.items()):
             if n > 0 and (result := attempt(name)) is not None:
@@ -665,9 +666,10 @@ def environment() -> tuple[str, dict[str, str]]:
 
 
 METHOD_NOTES = [
-    "Times in ms: median (min–max) over the repeats (7, or 5 or 3 for slow workloads, after "
-    "one warm-up run that counts only when it took 2 s or more; 2 without warm-up in "
-    "--quick). The garbage collector stays on with "
+    "Times in ms: median (min–max) over the repeats, interleaved round by round: 7 rounds, or "
+    "3 when some engine's warm-up run took 2 s or more (that warm-up then counts as its first "
+    "sample), the same number for every engine of a workload; 2 rounds without warm-up in "
+    "--quick. The garbage collector stays on with "
     "its default thresholds; `gc.collect()` runs between repeats, untimed. `gc.freeze()` runs "
     "once after the imports, so that the ~150,000 objects torch brings along are not rescanned "
     "by every full collection, as they would not be in a process that imports one engine. Setup (leaves, models, data) and freeing the "
