@@ -681,7 +681,7 @@ METHOD_NOTES = [
     "+ nodes, as its README writes it); torch with `torch.stack(products).sum()`.",
     "W3: the same starting weights and points for every engine; chainrule raw = each neuron "
     "one `ag.dot(w, x, b)` node; chainrule products = each neuron a `mul` node per weight and "
-    "an `ag.sum` of them and the bias (micrograd's way of writing it, 2n + 1 nodes); chainrule "
+    "an `ag.sum` of them and the bias (micrograd's way of writing it, n + 1 nodes); chainrule "
     "nn = nn.Sequential(Dense, ReLU, ...), nn.MSE, nn.SGD, where Dense records `dot` nodes; "
     "micrograd = its nn.MLP(2, [16, 16, 1]); torch = 0-d float64 tensors. The micrograd, torch "
     "and floor cells are the same measurements in every W3 row.",

@@ -257,7 +257,7 @@ def w3_chainrule_raw(d: W3Data, products: bool = False) -> Callable[[Clock], Ste
     """The step written with raw Values: each neuron is `ag.dot(w, x, b)`, one node.
 
     With `products`, each neuron is written out as micrograd's README does, a product node per
-    weight and one `ag.sum` of them and the bias: the same numbers from 2n + 1 times the nodes.
+    weight and one `ag.sum` of them and the bias: the same numbers from n + 1 times the nodes.
     """
     layers = [
         ([[Value(w) for w in col] for col in _columns(W)], [Value(bj) for bj in b])

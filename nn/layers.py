@@ -21,8 +21,8 @@ class Dense(Module):
     The weights start as 0.01 * N(0, 1) draws from a numpy Generator (`rng`: a seed or a
     Generator) and the biases at 0. Each output z_ij is ONE `dot` node, w_j . x_i + b_j, with
     operands (w_0j, ..., w_(n-1)j, x_i0, ..., x_i(n-1), b_j), inside a scope "neuron j" nested in
-    the layer's scope. One node rather than n products and a sum: the graph is 2n times smaller
-    and backward does the same arithmetic, d z/d w_kj = x_ik and d z/d x_ik = w_kj.
+    the layer's scope. One node where n products and a `sum` would make n + 1, and backward
+    does the same arithmetic: d z/d w_kj = x_ik, d z/d x_ik = w_kj.
     """
 
     prefix = "dense"
