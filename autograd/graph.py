@@ -15,8 +15,6 @@ from .context import enable_grad
 from .ops import OPS
 from .value import Value
 
-_DOT_DF = OPS["dot"].df
-
 
 def topological_order(*roots: Value) -> list[Value]:
     """Every node reachable from `roots`, each one listed after all of its operands."""
@@ -86,7 +84,7 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
         elif fast and len(args) == 1 and type(args[0]) is not float:
             a = args[0]
             a.grad += g * df(v.data, a.data)[0]
-        elif fast and df is _DOT_DF:
+        elif fast and v.op == "dot":
             # A neuron's dot has dozens of operands, so its rule (d/dw_k = x_k, d/dx_k = w_k,
             # d/db = 1) is spelled out too. ag.dot makes every operand a Value, constants too.
             n = len(args) // 2

@@ -236,9 +236,11 @@ def dot_partner(i: int, count: int) -> int | None:
     return i + n if i < n else i - n
 
 
+# Sums start from -0.0, the identity of IEEE addition (0.0 + -0.0 is 0.0), so that a sum of
+# negative zeros stays -0.0 as it does in numpy.
 def _dot(*xs: float) -> float:
     n = len(xs) // 2
-    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]), 0.0)
+    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]), -0.0)
     return total + xs[-1] if len(xs) % 2 else total
 
 
@@ -260,7 +262,7 @@ register(
 register(
     Op(
         "sum",
-        lambda *xs: sum(xs, 0.0),
+        lambda *xs: sum(xs, -0.0),
         lambda out, *xs: (1.0,) * len(xs),
         "f(x_1, ..., x_n) = x_1 + ... + x_n; df/dx_i = 1",
         -1,

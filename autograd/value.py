@@ -236,9 +236,8 @@ def apply(op: Op | str, *inputs: Any) -> Value:
         op = OPS[op]
     if op.arity >= 0 and len(inputs) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    if op is _DOT_OP:  # its operands are all Values, constants included: see dot()
-        n = len(inputs) // 2
-        return dot(inputs[:n], inputs[n : 2 * n], inputs[-1] if len(inputs) % 2 else None)
+    if op.name == "dot":  # its operands are all Values, constants included: see dot()
+        return _dot_node(inputs, len(inputs) // 2)
     args = []
     for x in inputs:
         a = _operand(x)
@@ -273,18 +272,29 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
     A number among them becomes a constant leaf at once, unlike elsewhere: a node with dozens of
     operands then needs no type test per operand in backward.
     """
-    ws, xs = tuple(weights), tuple(inputs)
-    n = len(ws)
-    if len(xs) != n:
-        raise ValueError(f"dot needs as many weights as inputs, got {n} and {len(xs)}")
-    args = ws + xs if bias is None else (*ws, *xs, bias)
+    try:
+        ws, xs = tuple(weights), tuple(inputs)
+    except TypeError:
+        bad = weights if not isinstance(weights, Iterable) else inputs
+        raise TypeError(
+            f"dot needs sequences of weights and inputs, got {type(bad).__name__}"
+        ) from None
+    if len(ws) != len(xs):
+        raise ValueError(f"dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+    return _dot_node(ws + xs if bias is None else (*ws, *xs, bias), len(ws))
+
+
+def _dot_node(args: tuple[Any, ...], n: int) -> Value:
+    """The `dot` node over operands (w_1..w_n, x_1..x_n) and, when there is one more, a bias."""
+    if not args:
+        return Value(0.0)  # the empty dot product is the constant 0, a leaf, as for sum
     datas = [a.data for a in args if type(a) is Value]
     if len(datas) < len(args):  # a constant, or something that is no number at all
         args = _dot_operands(args, n)
         datas = [a.data for a in args]
-    # Added left to right, as OPS["dot"].f does, so the node's data is the rule's to the bit.
-    data = _add_up(map(_MUL, datas, datas[n : 2 * n]), 0.0)  # map stops after the n-th pair
-    if bias is not None:
+    # Added left to right from -0.0, as OPS["dot"].f does, so the data is the rule's to the bit.
+    data = _add_up(map(_MUL, datas, datas[n : 2 * n]), -0.0)  # map stops after the n-th pair
+    if len(args) % 2:
         data += datas[-1]
     return Value(data, "", "dot", args)
 
@@ -307,7 +317,6 @@ def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Value, ...]:
 
 _DATA = attrgetter("data")
 _JUST_VALUE = {Value}
-_DOT_OP = OPS["dot"]
 _add_up = builtins.sum  # this module's own `sum` makes a node
 _ADD, _SUB, _MUL, _DIV, _POW = (OPS[n].f for n in ("add", "sub", "mul", "div", "pow"))
 _NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (

@@ -191,3 +191,17 @@ def test_dot_backward_with_constants_in_every_position_matches_the_generic_rule(
     assert all(isinstance(p, Value) for p in z._args)
     z.backward()
     assert (w.grad, x.grad) == (4.0, 3.0)
+
+
+def test_an_op_sharing_dots_rule_under_another_name_takes_the_general_backward() -> None:
+    import dataclasses
+
+    ag.register(dataclasses.replace(ag.OPS["dot"], name="affine_alias"))
+    try:
+        w, x = Value(2.0), Value(5.0)
+        z = ag.apply("affine_alias", w, 3.0, 4.0, x)  # floats stay constants here, as in `x * 2`
+        assert z.op == "affine_alias" and type(z._args[1]) is float
+        z.backward()
+        assert (w.grad, x.grad) == (4.0, 3.0)
+    finally:
+        del ag.OPS["affine_alias"]

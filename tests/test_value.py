@@ -260,7 +260,9 @@ def test_dot_without_bias_and_with_constants() -> None:
     assert [p.data for p in z.parents] == [3.0, 2.0, 1.5, -4.0]
     z.backward()
     assert w[0].grad == 1.5 and x[1].grad == 2.0
-    assert ag.dot([], []).data == 0.0 and ag.dot([], [], 5.0).data == 5.0
+    assert ag.dot([], [], 5.0).data == 5.0
+    empty = ag.dot([], [])  # like the empty sum: the constant 0, a leaf, not a node
+    assert empty.data == 0.0 and empty.is_leaf and empty.op == ""
 
 
 def test_dot_is_summed_in_operand_order_like_sum_of_products() -> None:
@@ -273,6 +275,10 @@ def test_dot_is_summed_in_operand_order_like_sum_of_products() -> None:
 def test_dot_follows_ieee_like_numpy() -> None:
     assert math.isnan(ag.dot([Value(math.inf)], [Value(0.0)]).data)  # inf * 0
     assert ag.dot([Value(1e308), Value(1e308)], [10.0, 10.0]).data == math.inf
+    # A sum of negative zeros is -0.0, as np.dot([-0.0], [1.0]) and np.sum([-0.0]) give.
+    for z in (ag.dot([Value(-0.0)], [Value(1.0)]), ag.sum([Value(-0.0), Value(-0.0)])):
+        assert z.data == 0.0 and math.copysign(1.0, z.data) == -1.0
+    assert math.copysign(1.0, ag.dot([Value(-0.0)], [Value(1.0)], 0.0).data) == 1.0
 
 
 def test_dot_names_bad_operands() -> None:
@@ -284,6 +290,22 @@ def test_dot_names_bad_operands() -> None:
         ag.dot([[1.0]], [Value(1.0)])
     with pytest.raises(TypeError, match="got str as bias"):
         ag.dot([Value(1.0)], [Value(1.0)], "b")
+    with pytest.raises(TypeError, match="sequences of weights and inputs, got NoneType"):
+        ag.dot(None, [Value(1.0)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="sequences of weights and inputs, got float"):
+        ag.dot([Value(1.0)], 2.0)  # type: ignore[arg-type]
+    # Through apply, a None is no more a bias than it is any other operand.
+    with pytest.raises(TypeError, match="got NoneType as bias"):
+        ag.apply("dot", Value(1.0), Value(2.0), None)
+
+
+def test_dot_is_recognised_by_name_so_a_copy_of_its_op_records_no_bare_float() -> None:
+    import copy
+
+    w, x = Value(2.0), Value(5.0)
+    z = ag.apply(copy.deepcopy(ag.OPS["dot"]), w, 3.0, 4.0, x)
+    z.backward()
+    assert z.data == 2.0 * 4.0 + 3.0 * 5.0 and (w.grad, x.grad) == (4.0, 3.0)
 
 
 def test_dot_second_derivatives_come_from_the_same_rule() -> None:
