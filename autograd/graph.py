@@ -86,11 +86,16 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
             a.grad += g * df(v.data, a.data)[0]
         elif fast and v.op == "dot":
             # A neuron's dot has dozens of operands, so its rule (d/dw_k = x_k, d/dx_k = w_k,
-            # d/db = 1) is spelled out too. ag.dot makes every operand a Value, constants too.
+            # d/db = 1) is spelled out too. ag.dot leaves two shapes: every operand a Value,
+            # or every input a bare float (data) and the rest Values.
             n = len(args) // 2
-            for w, x in zip(args[:n], args[n:]):
-                w.grad += g * x.data
-                x.grad += g * w.data
+            if n and type(args[n]) is float:
+                for w, x in zip(args[:n], args[n:]):
+                    w.grad += g * x
+            else:
+                for w, x in zip(args[:n], args[n:]):
+                    w.grad += g * x.data
+                    x.grad += g * w.data
             if len(args) % 2:
                 args[-1].grad += g
         else:

@@ -269,8 +269,9 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
     """One n-ary node: f(w, x, b) = w_1 x_1 + ... + w_n x_n + b, a neuron before its activation.
 
     The operands are recorded as (w_1, ..., w_n, x_1, ..., x_n, b); without a bias there is no b.
-    A number among them becomes a constant leaf at once, unlike elsewhere: a node with dozens of
-    operands then needs no type test per operand in backward.
+    Numbers are kept in one of two shapes only, so that backward needs no type test per operand:
+    when every input is a number and the rest are Values (a first layer fed with data) the
+    inputs stay bare floats; otherwise every number becomes a constant leaf at once.
     """
     try:
         ws, xs = tuple(weights), tuple(inputs)
@@ -291,7 +292,7 @@ def _dot_node(args: tuple[Any, ...], n: int) -> Value:
     datas = [a.data for a in args if type(a) is Value]
     if len(datas) < len(args):  # a constant, or something that is no number at all
         args = _dot_operands(args, n)
-        datas = [a.data for a in args]
+        datas = [a if type(a) is float else a.data for a in args]
     # Added left to right from -0.0, as OPS["dot"].f does, so the data is the rule's to the bit.
     data = _add_up(map(_MUL, datas, datas[n : 2 * n]), -0.0)  # map stops after the n-th pair
     if len(args) % 2:
@@ -299,20 +300,27 @@ def _dot_node(args: tuple[Any, ...], n: int) -> Value:
     return Value(data, "", "dot", args)
 
 
-def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Value, ...]:
-    """`dot`'s operands with every number made a constant leaf; a TypeError names a non-number."""
-    out = []
-    for i, a in enumerate(args):
+def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Any, ...]:
+    """`dot`'s operands in one of its two shapes (see `dot`); a TypeError names a non-number."""
+    out = list(args)
+    data_in = n > 0  # so far every input is a number and every other operand a Value
+    for i, a in enumerate(out):
         if type(a) is not Value:
-            c = _operand(a)
-            if c is None:
-                where = f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
-                raise TypeError(
-                    f"dot needs Values or real numbers, got {type(a).__name__} as {where}"
-                )
-            a = _constant(c) if type(c) is float else c
-        out.append(a)
-    return tuple(out)
+            if type(a) is not float:
+                a = out[i] = _operand(a)
+                if a is None:
+                    where = (
+                        f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
+                    )
+                    raise TypeError(
+                        f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
+                    )
+            data_in = data_in and n <= i < 2 * n
+        else:
+            data_in = data_in and not n <= i < 2 * n
+    if data_in:
+        return tuple(out)
+    return tuple([_constant(a) if type(a) is float else a for a in out])
 
 
 _DATA = attrgetter("data")

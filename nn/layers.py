@@ -58,7 +58,8 @@ class Dense(Module):
 
     def forward(self, X: Any) -> list[list[Value]]:
         """z_ij = sum_k x_ik w_kj + b_j for every sample i and neuron j."""
-        # Numbers become leaves once per row here, rather than once per neuron inside ag.dot.
+        # Numbers become leaves once per row here: every dot below then sees only Values,
+        # its cheapest case, instead of checking the same numbers once per neuron.
         rows = as_batch(X, self.name, self.n_inputs, wrap=True)
         by_neuron = []
         # Neurons in the outer loop: one scope switch per neuron rather than one per output.

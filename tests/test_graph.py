@@ -205,3 +205,25 @@ def test_an_op_sharing_dots_rule_under_another_name_takes_the_general_backward()
         assert (w.grad, x.grad) == (4.0, 3.0)
     finally:
         del ag.OPS["affine_alias"]
+
+
+def test_dot_fed_with_data_keeps_its_inputs_as_floats_and_backpropagates_into_weights() -> None:
+    def build() -> tuple[Value, list[Value]]:
+        w0, w1, b = Value(0.5), Value(-1.5), Value(0.25)
+        z = ag.dot([w0, w1], [2.0, 3], b)  # a first layer: the inputs are numbers
+        return z * z, [w0, w1, b]
+
+    loss, leaves = build()
+    z = loss._args[0]
+    assert z._args[2:4] == (2.0, 3.0) and all(type(x) is float for x in z._args[2:4])
+    loss.backward()
+    s = 0.5 * 2.0 - 1.5 * 3.0 + 0.25
+    assert [v.grad for v in leaves] == [2 * s * 2.0, 2 * s * 3.0, 2 * s]
+    with ag.detect_anomaly():  # the generic path of the backward loop agrees to the bit
+        loss2, leaves2 = build()
+        loss2.backward()
+    assert [v.grad for v in leaves2] == [v.grad for v in leaves]
+    # Reading parents shows the numbers as constant leaves, and backward still works after it.
+    assert [p.data for p in z.parents] == [0.5, -1.5, 2.0, 3.0, 0.25]
+    loss.backward()
+    assert [v.grad for v in leaves] == [4 * s * 2.0, 4 * s * 3.0, 4 * s]
