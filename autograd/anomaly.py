@@ -32,9 +32,33 @@ def _operand(a: Any) -> str:
     return repr(_data(a))
 
 
+SHOWN_OPERANDS = 8  # a neuron's dot has dozens: more than this are shortened
+
+
 def call_text(op: str, args: Sequence[Any]) -> str:
-    """An op applied to its operands as one line, for example `log(h=0.0)` or `mul(x=2.0, 3.0)`."""
-    return f"{op}({', '.join(_operand(a) for a in args)})"
+    """An op applied to its operands as one line, for example `log(h=0.0)` or `mul(x=2.0, 3.0)`.
+
+    With more than SHOWN_OPERANDS operands, the line keeps the first few and every non-finite one.
+    """
+    if len(args) <= SHOWN_OPERANDS:
+        return f"{op}({', '.join(_operand(a) for a in args)})"
+    keep = [i for i, a in enumerate(args) if i < 3 or not math.isfinite(_data(a))]
+    keep = keep[:SHOWN_OPERANDS]
+    parts, last = [], -1
+    for i in keep:
+        if i > last + 1:
+            parts.append("…")
+        parts.append(f"[{i}] {_operand(args[i])}")
+        last = i
+    if last < len(args) - 1:
+        parts.append("…")
+    return f"{op}({', '.join(parts)}; {len(args)} operands)"
+
+
+def _values(args: Sequence[Any]) -> str:
+    if len(args) > SHOWN_OPERANDS:
+        return "the operands above"
+    return f"input values {', '.join(repr(_data(a)) for a in args)}"
 
 
 def _labels_into(args: Sequence[Any], limit: int = 12) -> list[str]:
@@ -82,7 +106,7 @@ def forward_anomaly(op: str, data: float, args: Sequence[Any]) -> None:
     labels = ", ".join(_labels_into(args)) or "(none)"
     raise AnomalyError(
         f"forward: {call_text(op, args)} = {data!r} is the first non-finite value, made by op "
-        f"{op!r} from input values {', '.join(repr(_data(a)) for a in args)}. "
+        f"{op!r} from {_values(args)}. "
         f"Labelled nodes along the path into it (inputs first): {labels}.{_already(args)}"
     )
 

@@ -163,3 +163,16 @@ def test_mode_ends_with_the_block_even_after_an_error() -> None:
     assert not context.current().anomaly
     assert context.STATE.get() is None
     assert math.isinf(Value(0.0).log().data)
+
+
+def test_a_wide_dot_is_reported_by_its_first_and_its_non_finite_operands() -> None:
+    ws = [Value(0.5, label=f"w{i}") for i in range(64)]
+    xs = [Value(1.0, label=f"x{i}") for i in range(64)]
+    xs[40] = Value(math.inf, label="huge")
+    with pytest.raises(AnomalyError) as caught, detect_anomaly():
+        ag.dot(ws, xs)
+    text = str(caught.value)
+    assert (
+        "dot([0] w0=0.5, [1] w1=0.5, [2] w2=0.5, …, [104] huge=inf, …; 128 operands) = inf" in text
+    )
+    assert len(text) < 600  # not 128 operands spelled out
