@@ -236,7 +236,7 @@ def apply(op: Op | str, *inputs: Any) -> Value:
         op = OPS[op]
     if op.arity >= 0 and len(inputs) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    if op.name == "dot":  # its operands are all Values, constants included: see dot()
+    if op.name == "dot":  # its numbers must take one of dot's two shapes: see dot()
         return _dot_node(inputs, len(inputs) // 2)
     args = []
     for x in inputs:
@@ -305,19 +305,15 @@ def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Any, ...]:
     out = list(args)
     data_in = n > 0  # so far every input is a number and every other operand a Value
     for i, a in enumerate(out):
-        if type(a) is not Value:
-            if type(a) is not float:
-                a = out[i] = _operand(a)
-                if a is None:
-                    where = (
-                        f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
-                    )
-                    raise TypeError(
-                        f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
-                    )
-            data_in = data_in and n <= i < 2 * n
-        else:
-            data_in = data_in and not n <= i < 2 * n
+        if type(a) is not Value and type(a) is not float:
+            a = out[i] = _operand(a)
+            if a is None:
+                where = f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
+                raise TypeError(
+                    f"dot needs Values or real numbers, got {type(args[i]).__name__} as {where}"
+                )
+        # The data shape: a number exactly where an input goes (a Value subclass is no number).
+        data_in = data_in and (type(a) is float) == (n <= i < 2 * n)
     if data_in:
         return tuple(out)
     return tuple([_constant(a) if type(a) is float else a for a in out])

@@ -227,3 +227,14 @@ def test_dot_fed_with_data_keeps_its_inputs_as_floats_and_backpropagates_into_we
     assert [p.data for p in z.parents] == [0.5, -1.5, 2.0, 3.0, 0.25]
     loss.backward()
     assert [v.grad for v in leaves] == [4 * s * 2.0, 4 * s * 3.0, 4 * s]
+
+
+def test_dot_with_a_value_subclass_among_numeric_inputs_makes_every_number_a_leaf() -> None:
+    class Tagged(Value):
+        __slots__ = ()
+
+    w0, w1, x0 = Value(2.0), Value(3.0), Tagged(5.0)
+    z = ag.dot([w0, w1], [x0, 4.0])  # not all inputs are numbers: the 4.0 becomes a leaf
+    assert all(isinstance(a, Value) for a in z._args)
+    z.backward()
+    assert (w0.grad, w1.grad, x0.grad) == (5.0, 4.0, 2.0)
