@@ -3,6 +3,13 @@
 Every optimiser decays its learning rate as the book does, lr_t = lr / (1 + decay * t), where t
 counts the steps taken so far, and keeps its per-parameter state (momenta, caches) in lists of
 floats aligned with its parameter list.
+
+Two promises beyond the book's code:
+- every hyperparameter is checked where it is set (in the constructor or by a later
+  assignment such as `opt.learning_rate = 0.1`), so a bad value fails there, naming the
+  optimiser and the parameter, and never half-way through a step;
+- a step either completes or changes nothing: it computes every new number first and only then
+  writes them into the parameters and the optimiser's state.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 from autograd import Value
 
@@ -18,54 +25,103 @@ from .batch import grad_number
 from .module import Module, unique
 
 
-def _hyper(
-    name: str, x: Any, lo: float = 0.0, hi: float = math.inf, hi_open: bool = False
-) -> float:
-    if not isinstance(x, numbers.Real) or isinstance(x, bool):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}")
-    x = float(x)
-    if not (lo <= x and (x < hi if hi_open else x <= hi)):
-        upper = f"{hi})" if hi_open else f"{hi}]"
-        raise ValueError(f"{name} must lie in [{lo}, {upper}, got {x}")
-    return x
+class Range(NamedTuple):
+    """The allowed values of a hyperparameter: finite, lo <= x (lo < x if lo_open), x < hi."""
+
+    lo: float
+    lo_open: bool
+    hi: float  # always excluded: inf for "no upper bound", 1 for the averaging factors
+    why: str
+
+    def describe(self) -> str:
+        low = f"> {self.lo:g}" if self.lo_open else f">= {self.lo:g}"
+        return f"a finite number {low}" + ("" if self.hi == math.inf else f" and < {self.hi:g}")
+
+
+# What a step computes: the parameters' new values, and the optimiser's new state by attribute.
+Updates = tuple[list[float], dict[str, list[float]]]
+
+_RATE = Range(0.0, False, math.inf, "")
+_FACTOR = Range(0.0, False, 1.0, "at 1 the average never forgets its start")
+
+
+def _learning_rate(lr: float | None, learning_rate: float | None, default: float) -> float:
+    """`lr` (our name) or `learning_rate` (the book's), not both; the default if neither."""
+    if lr is not None and learning_rate is not None:
+        raise TypeError("pass the learning rate once, as lr= or as learning_rate=, not both")
+    if learning_rate is not None:
+        return learning_rate
+    return default if lr is None else lr
 
 
 class Optimizer:
-    """The shared part: the parameter list, the step counter and the learning-rate decay."""
+    """The shared part: the parameter list, the step counter, the learning-rate decay, the checks."""
 
-    def __init__(self, params: Iterable[Value] | Module, lr: float, decay: float) -> None:
+    # Each hyperparameter's range, checked on every assignment (see __setattr__).
+    ranges: ClassVar[dict[str, Range]] = {"learning_rate": _RATE, "decay": _RATE}
+
+    def __init__(
+        self, params: Iterable[Value] | Module, learning_rate: float, decay: float
+    ) -> None:
+        who = type(self).__name__
         if isinstance(params, Module):
             params = params.parameters()
         if isinstance(params, Value):
-            raise TypeError(f"{type(self).__name__} needs a list of parameters, got one Value")
+            raise TypeError(f"{who} needs a list of parameters, got one Value")
         params = list(params)
         for i, p in enumerate(params):
             if not isinstance(p, Value):
                 raise TypeError(
-                    f"{type(self).__name__} parameters must be Values, got "
-                    f"{type(p).__name__} at position {i}"
+                    f"{who} parameters must be Values, got {type(p).__name__} at position {i}"
                 )
         if not params:
-            raise ValueError(f"{type(self).__name__} got no parameters to optimise")
+            raise ValueError(f"{who} got no parameters to optimise")
         # A Value listed twice (a shared layer) must move once per step, not twice.
         self.params = unique(params)
-        self.learning_rate = _hyper("lr", lr)
+        self.learning_rate = learning_rate
         self.current_learning_rate = self.learning_rate
-        self.decay = _hyper("decay", decay)
+        self.decay = decay
         self.iterations = 0
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        allowed = self.ranges.get(name)
+        if allowed is not None:
+            value = self._check(name, value, allowed)
+        object.__setattr__(self, name, value)
+
+    def _check(self, name: str, x: Any, allowed: Range) -> float:
+        """`x` as a float inside `allowed`, or an error naming this optimiser and `name`."""
+        who = f"{type(self).__name__} {name}"
+        if not isinstance(x, numbers.Real) or isinstance(x, bool):
+            raise TypeError(f"{who} must be a real number, got {type(x).__name__}")
+        try:
+            v = float(x)
+        except OverflowError:  # an int beyond the float range
+            v = math.inf
+        low_ok = v > allowed.lo if allowed.lo_open else v >= allowed.lo
+        if not (math.isfinite(v) and low_ok and v < allowed.hi):
+            why = f" ({allowed.why})" if allowed.why else ""
+            raise ValueError(f"{who} must be {allowed.describe()}, got {x!r}{why}")
+        return v
+
     def step(self) -> None:
-        """One update of every parameter from its current grad."""
-        if self.decay:
-            # lr_t = lr / (1 + decay * t), written as the book writes it
-            self.current_learning_rate = self.learning_rate * (
-                1.0 / (1.0 + self.decay * self.iterations)
-            )
-        self._update()
+        """One update of every parameter from its current grad, all or nothing."""
+        # lr_t = lr / (1 + decay * t), written as the book writes it. Computed at every step,
+        # with or without decay, so that a new `learning_rate` always takes effect.
+        lr = self.learning_rate * (1.0 / (1.0 + self.decay * self.iterations))
+        grads = [grad_number(p) for p in self.params]
+        new_data, new_state = self._updates(lr, grads)
+        # Nothing above wrote anything; from here on only assignments remain.
+        for p, x in zip(self.params, new_data):
+            p.data = x
+        for name, values in new_state.items():
+            setattr(self, name, values)
+        self.current_learning_rate = lr
         self.iterations += 1
 
-    def _update(self) -> None:
-        raise NotImplementedError(f"{type(self).__name__} does not define _update()")
+    def _updates(self, lr: float, grads: list[float]) -> Updates:
+        """The parameters' new values and the new per-parameter state, computed without writing."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _updates()")
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (backward accumulates into leaves)."""
@@ -73,85 +129,99 @@ class Optimizer:
             p.grad = 0.0
 
     def __repr__(self) -> str:
+        settings = ", ".join(f"{name}={getattr(self, name)}" for name in self.ranges)
         return (
-            f"{type(self).__name__}(lr={self.learning_rate}, decay={self.decay}, "
-            f"{len(self.params)} parameters, {self.iterations} steps taken)"
+            f"{type(self).__name__}({settings}, {len(self.params)} parameters, "
+            f"{self.iterations} steps taken)"
         )
 
 
 class SGD(Optimizer):
     """Gradient descent: v <- momentum * v - lr_t * g, then p <- p + v (v = -lr_t * g without momentum)."""
 
+    ranges = {**Optimizer.ranges, "momentum": Range(0.0, False, 1.0, "at 1 a step never fades")}
+
     def __init__(
         self,
         params: Iterable[Value] | Module,
-        lr: float = 1.0,
+        lr: float | None = None,
         decay: float = 0.0,
         momentum: float = 0.0,
+        *,
+        learning_rate: float | None = None,
     ) -> None:
-        super().__init__(params, lr, decay)
-        self.momentum = _hyper("momentum", momentum)
+        super().__init__(params, _learning_rate(lr, learning_rate, 1.0), decay)
+        self.momentum = momentum
         self.momentums = [0.0] * len(self.params)
 
-    def _update(self) -> None:
-        lr, mu, velocity = self.current_learning_rate, self.momentum, self.momentums
-        for k, p in enumerate(self.params):
-            g = grad_number(p)
-            if mu:
-                # the step keeps a fraction of the previous step: v = mu v - lr g
-                update = mu * velocity[k] - lr * g
-                velocity[k] = update
-            else:
-                update = -lr * g
-            p.data += update
+    def _updates(self, lr: float, grads: list[float]) -> Updates:
+        mu = self.momentum
+        if mu:
+            # the step keeps a fraction of the previous step: v = mu v - lr g
+            velocity = [mu * v - lr * g for v, g in zip(self.momentums, grads)]
+            return [p.data + v for p, v in zip(self.params, velocity)], {"momentums": velocity}
+        return [p.data + -lr * g for p, g in zip(self.params, grads)], {}
 
 
 class Adagrad(Optimizer):
     """cache <- cache + g^2, then p <- p - lr_t * g / (sqrt(cache) + epsilon)."""
 
+    ranges = {
+        **Optimizer.ranges,
+        "epsilon": Range(0.0, True, math.inf, "it keeps sqrt(cache) + epsilon above 0"),
+    }
+
     def __init__(
         self,
         params: Iterable[Value] | Module,
-        lr: float = 1.0,
+        lr: float | None = None,
         decay: float = 0.0,
         epsilon: float = 1e-7,
+        *,
+        learning_rate: float | None = None,
     ) -> None:
-        super().__init__(params, lr, decay)
-        self.epsilon = _hyper("epsilon", epsilon)
+        super().__init__(params, _learning_rate(lr, learning_rate, 1.0), decay)
+        self.epsilon = epsilon
         self.cache = [0.0] * len(self.params)
 
-    def _update(self) -> None:
-        lr, eps, cache = self.current_learning_rate, self.epsilon, self.cache
-        for k, p in enumerate(self.params):
-            g = grad_number(p)
-            # the sum of all squared gradients so far: often-moved parameters slow down
-            cache[k] += g * g
-            p.data += -lr * g / (math.sqrt(cache[k]) + eps)
+    def _updates(self, lr: float, grads: list[float]) -> Updates:
+        eps = self.epsilon
+        # the sum of all squared gradients so far: often-moved parameters slow down
+        cache = [c + g * g for c, g in zip(self.cache, grads)]
+        new = [
+            p.data + -lr * g / (math.sqrt(c) + eps) for p, g, c in zip(self.params, grads, cache)
+        ]
+        return new, {"cache": cache}
 
 
 class RMSprop(Optimizer):
     """cache <- rho cache + (1 - rho) g^2, then p <- p - lr_t * g / (sqrt(cache) + epsilon)."""
 
+    ranges = {**Adagrad.ranges, "rho": _FACTOR}
+
     def __init__(
         self,
         params: Iterable[Value] | Module,
-        lr: float = 0.001,
+        lr: float | None = None,
         decay: float = 0.0,
         epsilon: float = 1e-7,
         rho: float = 0.9,
+        *,
+        learning_rate: float | None = None,
     ) -> None:
-        super().__init__(params, lr, decay)
-        self.epsilon = _hyper("epsilon", epsilon)
-        self.rho = _hyper("rho", rho, 0.0, 1.0)
+        super().__init__(params, _learning_rate(lr, learning_rate, 0.001), decay)
+        self.epsilon = epsilon
+        self.rho = rho
         self.cache = [0.0] * len(self.params)
 
-    def _update(self) -> None:
-        lr, eps, rho, cache = self.current_learning_rate, self.epsilon, self.rho, self.cache
-        for k, p in enumerate(self.params):
-            g = grad_number(p)
-            # a moving average of squared gradients, instead of Adagrad's ever-growing sum
-            cache[k] = rho * cache[k] + (1 - rho) * (g * g)
-            p.data += -lr * g / (math.sqrt(cache[k]) + eps)
+    def _updates(self, lr: float, grads: list[float]) -> Updates:
+        eps, rho = self.epsilon, self.rho
+        # a moving average of squared gradients, instead of Adagrad's ever-growing sum
+        cache = [rho * c + (1 - rho) * (g * g) for c, g in zip(self.cache, grads)]
+        new = [
+            p.data + -lr * g / (math.sqrt(c) + eps) for p, g, c in zip(self.params, grads, cache)
+        ]
+        return new, {"cache": cache}
 
 
 class Adam(Optimizer):
@@ -161,31 +231,36 @@ class Adam(Optimizer):
     p <- p - lr_t * (m / (1 - b1^(t+1))) / (sqrt(c / (1 - b2^(t+1))) + epsilon)
     """
 
+    ranges = {**Adagrad.ranges, "beta_1": _FACTOR, "beta_2": _FACTOR}
+
     def __init__(
         self,
         params: Iterable[Value] | Module,
-        lr: float = 0.001,
+        lr: float | None = None,
         decay: float = 0.0,
         epsilon: float = 1e-7,
         beta_1: float = 0.9,
         beta_2: float = 0.999,
+        *,
+        learning_rate: float | None = None,
     ) -> None:
-        super().__init__(params, lr, decay)
-        self.epsilon = _hyper("epsilon", epsilon)
-        self.beta_1 = _hyper("beta_1", beta_1, 0.0, 1.0, hi_open=True)
-        self.beta_2 = _hyper("beta_2", beta_2, 0.0, 1.0, hi_open=True)
+        super().__init__(params, _learning_rate(lr, learning_rate, 0.001), decay)
+        self.epsilon = epsilon
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
         self.momentums = [0.0] * len(self.params)
         self.cache = [0.0] * len(self.params)
 
-    def _update(self) -> None:
-        lr, eps, b1, b2 = self.current_learning_rate, self.epsilon, self.beta_1, self.beta_2
-        m, c = self.momentums, self.cache
+    def _updates(self, lr: float, grads: list[float]) -> Updates:
+        eps, b1, b2 = self.epsilon, self.beta_1, self.beta_2
         # Both averages start at 0, so early on they are biased towards 0; dividing by
         # 1 - beta^(t+1) undoes exactly that bias (t counts the steps taken before this one).
         m_scale = 1 - b1 ** (self.iterations + 1)
         c_scale = 1 - b2 ** (self.iterations + 1)
-        for k, p in enumerate(self.params):
-            g = grad_number(p)
-            m[k] = b1 * m[k] + (1 - b1) * g
-            c[k] = b2 * c[k] + (1 - b2) * (g * g)
-            p.data += -lr * (m[k] / m_scale) / (math.sqrt(c[k] / c_scale) + eps)
+        m = [b1 * m + (1 - b1) * g for m, g in zip(self.momentums, grads)]
+        c = [b2 * c + (1 - b2) * (g * g) for c, g in zip(self.cache, grads)]
+        new = [
+            p.data + -lr * (mk / m_scale) / (math.sqrt(ck / c_scale) + eps)
+            for p, mk, ck in zip(self.params, m, c)
+        ]
+        return new, {"momentums": m, "cache": c}
