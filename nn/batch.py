@@ -31,8 +31,27 @@ def _input(x: float) -> Value:
     return v
 
 
+def _entry(e: Any, who: str, where: str) -> float:
+    """A batch entry that is not a float or a Value, as a float, or an error naming `who`.
+
+    Real numbers (ints, Fractions, numpy scalars) and booleans become floats, as numpy's
+    astype(float64) makes them; a time span is not a feature value, however numpy files it.
+    """
+    if isinstance(e, (np.timedelta64, np.datetime64)) or not isinstance(
+        e, (numbers.Real, np.bool_)
+    ):
+        raise TypeError(f"{who} needs real numbers or Values, got {type(e).__name__} at {where}")
+    try:
+        return float(e)
+    except OverflowError:  # an int or a Fraction beyond the largest float, about 1.8e308
+        raise OverflowError(
+            f"{who}: the {type(e).__name__} at {where} is too large for a float "
+            f"(its magnitude exceeds 1.8e308)"
+        ) from None
+
+
 def _row(r: Any, i: int, who: str) -> list[Any]:
-    """Row `i` as a list of floats and Values; ints and numpy scalars become floats."""
+    """Row `i` as a list of floats and Values; other real numbers become floats."""
     if isinstance(r, (Value, numbers.Real, str, bytes)) or not hasattr(r, "__iter__"):
         raise ValueError(
             f"{who} expects a 2-D batch (n_samples, n_features), but row {i} is a "
@@ -41,12 +60,8 @@ def _row(r: Any, i: int, who: str) -> list[Any]:
     row = list(r)
     for k, e in enumerate(row):
         t = type(e)
-        if t is float or t is Value:
-            continue
-        if isinstance(e, numbers.Real):
-            row[k] = float(e)
-        else:
-            raise TypeError(f"{who} needs real numbers or Values, got {t.__name__} at [{i}][{k}]")
+        if t is not float and t is not Value:
+            row[k] = _entry(e, who, f"[{i}][{k}]")
     return row
 
 
@@ -122,9 +137,7 @@ def grad_array(batch: Any) -> np.ndarray:
 def _data(v: Any) -> float:
     if type(v) is Value:
         return v.data
-    if isinstance(v, numbers.Real):
-        return float(v)
-    raise TypeError(f"expected a Value or a real number, got {type(v).__name__}")
+    return v if type(v) is float else _entry(v, "data_array()", "an entry")
 
 
 def grad_number(v: Value) -> float:
@@ -140,6 +153,6 @@ def _grad(v: Any) -> float:
 
 
 def _map_nested(x: Any, f: Any) -> Any:
-    if isinstance(x, (Value, numbers.Real)):
+    if isinstance(x, (Value, numbers.Real, np.generic, str, bytes)):  # str: no endless descent
         return f(x)
     return [_map_nested(e, f) for e in x]

@@ -116,8 +116,11 @@ def _class_weights(y: Any, n: int, k: int, who: str) -> list[list[tuple[int, flo
                 f"{who}: predictions have shape ({n}, {k}) but one-hot targets have {arr.shape}"
             )
         arr = arr.astype(np.float64)
-        sums = arr.sum(axis=1)
-        bad = (arr < 0).any(axis=1) | (np.abs(sums - 1.0) > 1e-6)
+        with np.errstate(invalid="ignore"):  # inf + -inf: the row is refused below anyway
+            sums = arr.sum(axis=1)
+        # Written so that nan fails: every comparison with nan is False.
+        ok = (arr >= 0).all(axis=1) & np.isfinite(arr).all(axis=1) & (np.abs(sums - 1.0) <= 1e-6)
+        bad = ~ok
         if bad.any():
             i = int(np.argmax(bad))
             raise ValueError(
