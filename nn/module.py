@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -91,13 +91,7 @@ class Module:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set every parameter from `state`; check everything first, so a bad state changes nothing."""
         slots = self._arrays()
-        missing = [k for k in slots if k not in state]
-        unexpected = [k for k in state if k not in slots]
-        if missing or unexpected:
-            raise ValueError(
-                f"{self.name}: the parameter names do not match; missing {missing}, "
-                f"unexpected {unexpected}"
-            )
+        check_names(slots, list(state), f"{self.name}: the parameter names do not match")
         checked = [
             (check_array(state[key], shape, f"{self.name} parameter {key!r}"), values)
             for key, (shape, values) in slots.items()
@@ -108,6 +102,14 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def check_names(expected: Collection[str], found: Sequence[str], what: str) -> None:
+    """Nothing if `found` holds exactly the `expected` names, else a ValueError listing the odd ones."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    if missing or unexpected:
+        raise ValueError(f"{what}; missing {missing}, unexpected {unexpected}")
 
 
 def check_array(x: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
