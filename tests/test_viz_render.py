@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 import shutil
 import struct
 import subprocess
@@ -115,6 +116,70 @@ def test_hostile_op_and_scope_names_stay_inert_too() -> None:
     collapsed, _ = svg_parts(run_dot(source, "svg"))
     assert sorted(collapsed) == ["g0", "legend", "v2", "v3", "v3_op"]
     assert collapsed["g0"][:2] == ['"]; evil -> node [ / <B>}{|\\N', "2 nodes: 1 exp"]
+
+
+# Each would make `dot` reject the whole file if written out in full: one run of text in an
+# HTML-like label must stay under 16,382 bytes as written (escaped) in the DOT.
+TOO_LONG = {
+    "a" * 16_382: 1,  # escaped bytes per character
+    "<" * 4_096: 4,  # &lt;
+    "日" * 2_048: 8,  # &#26085;
+    "😀" * 2_000: 9,  # &#128512;
+}
+
+
+@pytest.mark.parametrize("long", TOO_LONG, ids=["ascii", "markup", "cjk", "emoji"])
+def test_a_label_too_long_for_dot_is_cut_with_an_ellipsis_everywhere_it_shows(
+    long: str, tmp_path: Path
+) -> None:
+    # The characters that fit beside the ellipsis (7 bytes: &#8230;) in MAX_TEXT_BYTES = 512.
+    cut = long[: (512 - 7) // TOO_LONG[long]] + "…"
+    x = Value(2.0, long)
+    with ag.scope(long):
+        y = (x * 3.0).exp()
+    root = y * 0.5
+    root.label = long
+    root.backward()
+    files = render(root, tmp_path / "long", formats=("svg", "png"), highlight=x)
+    nodes, _ = svg_parts(files[0].read_bytes())
+    assert nodes["v0"] == [cut, "data 2", f"grad {x.grad:.4g}"]
+    assert nodes["v5"][0] == cut  # the root's box
+    legend = nodes["legend"]
+    assert f"purple: every path from {cut} to {cut}" in legend
+    texts = [t.text for t in ET.fromstring(files[0].read_bytes()).iter(f"{SVG}text")]
+    assert cut in texts  # the scope's frame title
+    # Folded, the scope's box is titled with the cut name; a long number is cut the same way.
+    source = to_dot(root, collapse="neuron", fmt=lambda v: long)
+    folded, _ = svg_parts(run_dot(source, "svg"))
+    assert folded["g0"][0] == cut and f"data {cut} .. {cut}" in folded["g0"]
+    op = ag.defop(
+        long[:5_000].replace("<", "lt").replace("😀", "e"), math.exp, lambda out, a: (out,)
+    )
+    try:
+        z = op(x)
+        z.label = long
+        z.backward()
+        nodes, _ = svg_parts(run_dot(to_dot(z), "svg"))
+        assert nodes["v1_op"][0].endswith("…") and nodes["v1"][0] == cut
+    finally:
+        ag.unregister(op.__name__)
+
+
+def test_render_refuses_a_dpi_that_dot_cannot_use(tmp_path: Path) -> None:
+    loss, _ = seed_neuron()
+    for dpi in (-5, 0, 0.5, 601, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=f"render\\(\\) needs a dpi from 1 to 600, got {dpi}"):
+            render(loss, tmp_path / "bad", formats="png", dpi=dpi)
+    for dpi in ("144", None, True):
+        with pytest.raises(TypeError, match="render\\(\\) needs a number as dpi"):
+            render(loss, tmp_path / "bad", formats="png", dpi=dpi)  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())
+    # dpi scales the PNG: 72 dpi is half as wide and high as 144, to within dot's rounding.
+    sizes = {}
+    for dpi in (72, 144.0):
+        (png,) = render(loss, tmp_path / f"at{dpi}", formats="png", dpi=dpi)
+        sizes[dpi] = struct.unpack(">II", png.read_bytes()[16:24])
+    assert all(abs(2 * a - b) <= 4 for a, b in zip(sizes[72], sizes[144.0])), sizes
 
 
 def test_png_and_svg_and_pdf_files_are_valid(tmp_path: Path) -> None:

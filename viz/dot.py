@@ -568,9 +568,11 @@ class _Drawing:
         if b.scope is None:
             rows = [f"<B>{b.members} leaves</B>", "(inputs, weights or constants)"]
         else:
-            ops = " &#183; ".join(
-                f"{n} {html_text(op)}"
-                for op, n in sorted(b.ops.items(), key=lambda t: (-t[1], t[0]))
+            # One text run, cut as a whole: many long custom op names must not overflow it.
+            ops = html_text(
+                " · ".join(
+                    f"{n} {op}" for op, n in sorted(b.ops.items(), key=lambda t: (-t[1], t[0]))
+                )
             )
             # Inside its parent's frame a box needs only its own name.
             title = _cluster_title(b.scope) if self.clusters and b.container else b.title

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from .dot import GRAPH_NAME, dot_lines
 
 FORMATS = ("svg", "png", "pdf")
 PNG_MAX_INCHES = 40
+# dot crashes (SIGSEGV) or draws nonsense for dpi <= 0. 600 dpi is print quality, and 40 inches
+# at 600 dpi is 24,000 px, inside cairo's 32,767-px limit, past which dot rescales on its own.
+MAX_DPI = 600
 
 
 def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digraph:
@@ -60,8 +64,12 @@ def render(
     """Write the drawing to `path` + ".svg", ".png" and/or ".pdf"; return the files written.
 
     `graph` is a root Value (drawn with `draw_graph(graph, **options)`) or a ready Digraph.
-    `dpi` sets the resolution of the PNG only.
+    `dpi` (1 to 600) sets the resolution of the PNG only.
     """
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
+        raise TypeError(f"render() needs a number as dpi, got {type(dpi).__name__}")
+    if not 1 <= dpi <= MAX_DPI:  # also False for nan
+        raise ValueError(f"render() needs a dpi from 1 to {MAX_DPI}, got {dpi!r}")
     if isinstance(formats, str):
         formats = (formats,)
     for f in formats:
@@ -84,7 +92,7 @@ def render(
             # A root-graph attribute set last applies to the whole drawing. The size cap (in
             # inches) scales a huge drawing down: cairo's time and memory grow with its pixels.
             source.body.append(
-                f'\tgraph [dpi={int(dpi)} size="{PNG_MAX_INCHES},{PNG_MAX_INCHES}"]\n'
+                f'\tgraph [dpi={float(dpi):g} size="{PNG_MAX_INCHES},{PNG_MAX_INCHES}"]\n'
             )
         out = base.parent / f"{base.name}.{f}"
         out.write_bytes(source.pipe(format=f))

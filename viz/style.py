@@ -38,14 +38,37 @@ def _escape_char(c: str) -> str:
     return f"&#{code};"
 
 
-def html_text(text: str) -> str:
+# Graphviz's `dot` rejects a whole file when one run of text in an HTML-like label reaches
+# 16,382 bytes as written in the file (its lexer's buffer): 16,382 'a's, 4,096 '<'s as `&lt;`
+# or 2,048 CJK characters as `&#26085;`. No text we show comes near that: every piece (a
+# label, an op or scope name, a formatted number) is cut to MAX_TEXT_BYTES escaped bytes, and
+# a text cell holds a few pieces at most. 512 bytes is 512 ASCII letters or 64 CJK characters,
+# far more than a readable box.
+MAX_TEXT_BYTES = 512
+ELLIPSIS = "&#8230;"
+
+
+def html_text(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     """`text` as the content of a Graphviz HTML-like label: it renders as written, line by line.
 
     Inside `label=<...>` only XML markup is special, and every markup character is escaped here,
-    so no text can close the label, start a new attribute or add nodes and edges.
+    so no text can close the label, start a new attribute or add nodes and edges. Text longer
+    than `limit` bytes once escaped is cut at a character and ends in an ellipsis; the full text
+    is not kept anywhere in the drawing.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "<BR/>".join("".join(_escape_char(c) for c in line) for line in lines)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    out: list[str] = []
+    size = 0
+    for c in text:
+        piece = "<BR/>" if c == "\n" else _escape_char(c)
+        if size + len(piece) > limit:
+            while size + len(ELLIPSIS) > limit:  # make room for the ellipsis, whole pieces only
+                size -= len(out.pop())
+            out.append(ELLIPSIS)
+            break
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
 
 
 # ---- numbers -------------------------------------------------------------------------------
