@@ -500,11 +500,20 @@ def test_rankdir_and_bad_options_are_reported_by_name() -> None:
 
 def test_more_values_than_max_nodes_is_refused_naming_both_ways_out() -> None:
     loss, *_ = seed_neuron()
-    with pytest.raises(GraphTooLarge, match="13 nodes, more than max_nodes=12") as e:
+    with pytest.raises(GraphTooLarge, match="more than max_nodes=12 nodes") as e:
         to_dot(loss, max_nodes=12)
     assert "collapse=" in str(e.value) and "focus=" in str(e.value)
     assert isinstance(e.value, ValueError)
     to_dot(loss, max_nodes=13)
+
+
+def test_the_limit_counts_each_constant_as_the_leaf_it_is_drawn_as() -> None:
+    x = Value(2.0, "x")
+    y = (x * 3.0) * 3.0  # two constant slots: two leaves "3" in the drawing
+    with pytest.raises(GraphTooLarge, match="more than max_nodes=4 nodes"):
+        to_dot(y, max_nodes=4)
+    nodes, _ = parse(to_dot(y, max_nodes=5))
+    assert len(values(nodes)) == 5
 
 
 # ---- scopes: frames, folding and focus ---------------------------------------------------------

@@ -1,7 +1,8 @@
 """A read-only view of a computation graph, built from public attributes only.
 
 The visualiser never touches engine internals: it reads `data`, `grad`, `label`, `op`,
-`parents` and `scope`, as a user could. Every walk is iterative and keys on identity, so a
+`parents` and `scope`, as a user could. The one exception is `count_nodes`, which must not
+change the graph it refuses to draw (see there). Every walk is iterative and keys on identity, so a
 graph of a million nodes needs no deeper Python stack than a graph of three.
 """
 
@@ -60,8 +61,8 @@ def as_float(x: object) -> float:
     return float(x)  # type: ignore[arg-type]
 
 
-def walk(roots: Value | Iterable[Value]) -> Graph:
-    """Every node reachable from `roots` over `parents`, in depth-first post-order."""
+def as_roots(roots: Value | Iterable[Value]) -> list[Value]:
+    """The roots of a drawing as a non-empty list, or a TypeError/ValueError saying what is wrong."""
     if isinstance(roots, Value):
         root_list = [roots]
     elif isinstance(roots, Iterable):
@@ -73,6 +74,38 @@ def walk(roots: Value | Iterable[Value]) -> Graph:
     for r in root_list:
         if not isinstance(r, Value):
             raise TypeError(f"the graph's root must be an autograd.Value, got {type(r).__name__}")
+    return root_list
+
+
+def count_nodes(roots: list[Value], limit: int) -> int:
+    """How many nodes `walk(roots)` returns, counted only up to limit + 1: enough to refuse.
+
+    Reading `parents` turns each constant operand (a float kept in `_args`) into a new leaf
+    Value attached to the graph, so a refusal that read it would grow the user's graph. This
+    count reads `_args` instead and counts each float slot as the one leaf it is drawn as. It
+    stops as soon as the count passes `limit`, so refusing a huge graph costs no more than
+    counting `limit` nodes.
+    """
+    seen: set[Value] = set()
+    stack = list(roots)
+    count = 0
+    while stack and count <= limit:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        count += 1
+        for a in v._args:
+            if type(a) is float:
+                count += 1
+            elif a not in seen:
+                stack.append(a)
+    return count
+
+
+def walk(roots: Value | Iterable[Value]) -> Graph:
+    """Every node reachable from `roots` over `parents`, in depth-first post-order."""
+    root_list = as_roots(roots)
     nodes: list[Value] = []
     index: dict[Value, int] = {}
     operands: dict[Value, tuple[Value, ...]] = {}
