@@ -275,12 +275,12 @@ class Explanation:
             for g in shown:
                 f = g.factor
                 out.append(
-                    f"| ${tex[f.out]}$ | {g.count:,} | {_num(g.upstream)} |"
+                    f"| ${tex[f.out]}$ | {count_text(g.count)} | {_num(g.upstream)} |"
                     f" ${_tex_d(tex[f.out], tex[f.operand])} = {_num(f.value)}$ | {_num(g.subtotal)} |"
                 )
             if rest:
                 n, subtotal = sum(g.count for g in rest), math.fsum(g.subtotal for g in rest)
-                out.append(f"| {len(rest):,} more edges | {n:,} | | | {_num(subtotal)} |")
+                out.append(f"| {len(rest):,} more edges | {count_text(n)} | | | {_num(subtotal)} |")
         note = self._grad_note()
         if note:
             out.append(f"*{note}*")
@@ -581,11 +581,40 @@ def _close(a: float, b: float) -> bool:
     return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+# Counts with more digits than this are shown by their size alone: Python refuses to print an
+# int of more than 4,300 digits, and a reader gets nothing from a hundred digits anyway.
+MAX_COUNT_DIGITS = 100
+
+
+def count_text(n: int) -> str:
+    """A path count as a reader takes it in: `4,800`; `1,606,…,376 (about 1.6e+60)` from 13 digits on.
+
+    From MAX_COUNT_DIGITS digits on only the size is shown: `2^15000 (about 2.8e+4515)` for a
+    power of two (a graph of repeated x + x doubles its paths at every level), else `about 2.8e+4515`.
+    """
+    if n < 10**12:
+        return f"{n:,}"
+    # Exponent and first three digits from integer arithmetic, never from str(n).
+    e = int((n.bit_length() - 1) * math.log10(2))
+    while 10 ** (e + 1) <= n:
+        e += 1
+    while 10**e > n:
+        e -= 1
+    digits = e + 1
+    lead = (n // 10 ** (e - 2) + 5) // 10  # the first two digits, rounded
+    if lead == 100:
+        lead, e = 10, e + 1
+    size = f"about {lead // 10}.{lead % 10}e+{e}"
+    if digits <= MAX_COUNT_DIGITS:
+        return f"{n:,} ({size})"
+    if n & (n - 1) == 0:
+        return f"2^{n.bit_length() - 1} ({size})"
+    return size
+
+
 def _plural(n: int, word: str) -> str:
-    """`1 path`, `3 paths`; a count of 13 digits or more also gets its size, `(about 1.6e+60)`."""
-    digits = str(n)
-    size = f" (about {digits[0]}.{digits[1]}e+{len(digits) - 1})" if len(digits) >= 13 else ""
-    return f"{n:,}{size} {word}" if n == 1 else f"{n:,}{size} {word}s"
+    """`1 path`, `3 paths`, with the count written by `count_text`."""
+    return f"{count_text(n)} {word}" if n == 1 else f"{count_text(n)} {word}s"
 
 
 def _wrap_factor(s: str, position: int) -> str:

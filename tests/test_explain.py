@@ -11,7 +11,7 @@ from strategies import BUILT_IN_OPS
 
 import autograd as ag
 from autograd import OPS, Value, explain
-from autograd.explain import Explanation
+from autograd.explain import Explanation, count_text
 from autograd.testing import expressions
 
 
@@ -296,6 +296,37 @@ def test_two_to_the_200_paths_are_counted_exactly_and_grouped() -> None:
     assert f"the sum over {2**200:,} (about 1.6e+60) paths, too many to list" in text
     assert len(text.splitlines()) < 12
     assert "$$" in e._repr_markdown_() and "| via |" in e._repr_markdown_()
+
+
+def test_path_counts_too_long_to_print_are_shown_by_their_size() -> None:
+    # Python refuses str() of an int over 4,300 digits; 2^15000 has 4,516.
+    x = Value(0.3, "x")
+    h = x
+    for _ in range(15_000):
+        h = (h + h) * 0.5
+    e = explain(h, x)
+    assert e.count == 2**15_000 and e.total == 1.0
+    text = str(e)
+    assert "the sum over 2^15000 (about 2.8e+4515) paths, too many to list" in text
+    assert "via add#15000 (2^14999 (about 1.4e+4515) paths)" in text
+    assert "| 2^14999 (about 1.4e+4515) |" in e._repr_markdown_()
+    assert "over 2^15000 (about 2.8e+4515) paths>" in repr(e)
+
+
+def test_count_text_is_exact_up_to_100_digits_then_gives_the_size_rounded() -> None:
+    from decimal import ROUND_HALF_UP, Context
+
+    def size(n: int) -> str:  # an independent oracle: two significant digits by decimal
+        return format(Context(prec=2, rounding=ROUND_HALF_UP).create_decimal(n), ".1e")
+
+    assert count_text(999_999_999_999) == "999,999,999,999"
+    assert count_text(10**12) == "1,000,000,000,000 (about 1.0e+12)"
+    assert count_text(995 * 10**20) == f"{995 * 10**20:,} (about 1.0e+23)"
+    assert count_text(10**100 - 1) == f"{10**100 - 1:,} (about 1.0e+100)"
+    assert count_text(10**100) == "about 1.0e+100"
+    for n in (3**9_500, 7**20_000 + 1, 10**4_400 - 1, 2**20_000 + 2**19_999):
+        assert count_text(n) == f"about {size(n)}"
+    assert count_text(2**20_000) == f"2^20000 (about {size(2**20_000)})"
 
 
 def test_many_edges_into_wrt_show_the_largest_and_summarise_the_rest() -> None:

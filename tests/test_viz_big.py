@@ -146,7 +146,7 @@ def test_collapse_by_layer_draws_two_counted_boxes(big: tuple[Value, list[Value]
     lit = to_dot(loss, collapse="layer", highlight=inputs[0])
     assert re.search(r"^\tv\d+ \[.*#7b3294.*<B>x0</B>", lit, flags=re.M)
     assert lit.count('\tg0 -> g1 [style=bold label=<4800 edges> color="#7b3294"') == 1
-    assert re.search(r"&#8706;loss/&#8706;x0 = \S+: the sum over 4800 paths", lit)
+    assert re.search(r"&#8706;loss/&#8706;x0 = \S+: the sum over 4,800 paths", lit)
 
 
 def test_collapse_by_neuron_is_refused_when_its_arrows_would_hang_dot(
@@ -191,3 +191,22 @@ def test_focus_draws_a_neighbourhood_of_the_big_graph(big: tuple[Value, list[Val
     assert len(re.findall(r"^\t*v\d+ \[", dot, flags=re.M)) == 401
     with pytest.raises(GraphTooLarge, match="with depth=2 still reaches .* use a smaller depth"):
         to_dot(loss, focus=inputs[0], depth=2)
+
+
+def test_a_highlight_with_more_paths_than_python_can_print_shows_their_size() -> None:
+    x = Value(0.3, "x")
+    h = x
+    with ag.scope("doubling"):
+        for _ in range(15_000):
+            h = (h + h) * 0.5  # two paths per level, d/dh = 1
+    h.label = "h"
+    h.backward()
+    dot = to_dot(h, collapse="neuron", highlight=x)
+    legend = re.search(r"^\tlegend \[.*$", dot, flags=re.M)
+    assert legend is not None
+    assert (
+        "&#8706;h/&#8706;x = 1: the sum over 2^15000 (about 2.8e+4515) paths of the product"
+        in legend[0]
+    )
+    # x; h, its op and its constant 0.5 (a leaf of no scope); the folded chain; the legend.
+    assert svg_node_count(dot) == 1 + 3 + 1 + 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd import Scope, Value, explain
+from autograd.explain import count_text
 
 from .style import (
     GROUP_FILL,
@@ -685,9 +686,10 @@ class _Drawing:
                 rows.append(f"no path leads from {html_text(e.name(r))} to {html_text(e.name(t))}")
                 continue
             if e.paths is None:
+                paths = "path" if e.count == 1 else "paths"
                 rows.append(
-                    f"{d} = {total}: the sum over {e.count} paths of the product of the "
-                    f"&#215;k factors on each (too many or too long to list)"
+                    f"{d} = {total}: the sum over {html_text(count_text(e.count))} {paths} of the "
+                    f"product of the &#215;k factors on each (too many or too long to list)"
                 )
                 continue
             products = [
