@@ -8,7 +8,7 @@ None, and creating a node costs a single `is None` test for all three features.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import NamedTuple
 
@@ -80,9 +80,15 @@ def is_grad_enabled() -> bool:
     return current().grad_enabled
 
 
-@contextmanager
-def scope(name: str, owner: object = None) -> Iterator[Scope]:
+def scope(name: str, owner: object = None) -> AbstractContextManager[Scope]:
     """Tag every node created inside the block with a `Scope` named `name`, nested in the outer one."""
+    if not isinstance(name, str):  # refused here: a drawing would fail much later on it
+        raise TypeError(f"scope() needs a str name, got {type(name).__name__}")
+    return _scope(name, owner)
+
+
+@contextmanager
+def _scope(name: str, owner: object) -> Iterator[Scope]:
     state = current()
     s = Scope(name, state.scope, owner)
     with _using(state._replace(scope=s)):

@@ -22,7 +22,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .ops import OPS, Op, register
+from .ops import OPS, Op, kink_points, register
 from .value import Value, apply, real
 
 # Names registered through defop. Only these may be unregistered: value.py binds the built-in
@@ -99,12 +99,29 @@ def defop(
             raise ValueError(
                 f"df of op {name!r} returned {len(d)} derivative(s) for {len(xs)} input(s)"
             )
-        return d
+        # Derivatives follow Value()'s rule, as forward values do: an np.float32 here would turn
+        # every gradient below this node into float32. A Value stays one (create_graph).
+        return [
+            x if type(x) is float or isinstance(x, Value) else real(x, f"df of op {name!r}[{i}]")
+            for i, x in enumerate(d)
+        ]
 
     forward.__doc__ = derivatives.__doc__ = doc
-    op = register(Op(name, forward, derivatives, doc or f"custom op {name}", arity, kinks))
+    op = Op(name, forward, derivatives, doc or f"custom op {name}", arity, kinks)
+    if kinks is not None:
+        _probe_kinks(op)
+    register(op)
     _CUSTOM.add(name)
     return OpFunction(op)
+
+
+def _probe_kinks(op: Op) -> None:
+    """Call `kinks` once on sample inputs, so that a malformed answer fails here, at defop."""
+    xs = tuple(0.5 + i for i in range(op.arity if op.arity >= 0 else 3))
+    try:
+        kink_points(op, xs)
+    except Exception as e:
+        raise TypeError(f"defop {op.name!r}: kinks{xs} failed: {e}") from e
 
 
 def unregister(name: str) -> None:

@@ -6,7 +6,7 @@ lists those paths with every factor named and valued, as the seed notebook does 
 
     d Loss/d w0 = d Loss/d ReLU · d ReLU/d sum · d sum/d mul · d mul/d w0 = 2·6 · 1 · 1 · 1 = 12
 
-Every factor comes from the rule table, `OPS[v.op].df`, applied to the nodes' numbers, so an
+Every factor comes from the rule each node was made with (`v.rule.df`), applied to the nodes' numbers, so an
 explanation needs no backward pass and never disagrees with one: its total is accumulated in
 the same order as `backward()` accumulates `wrt.grad`, so the two are equal to the last bit
 (when `wrt.grad` started from 0).
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import reverse_topological_order
-from .ops import OPS, data, dot_partner
+from .ops import data, dot_partner
 from .value import Value
 
 MAX_PATHS = 50  # more paths than this are grouped rather than listed
@@ -362,7 +362,7 @@ def explain(
 
 def _local_derivatives(v: Value) -> Sequence[float]:
     """d v/d operand_i for every operand, from the rule table on plain numbers."""
-    return OPS[v.op].df(v.data, *map(data, v._args))
+    return v._rule.df(v.data, *map(data, v._args))  # type: ignore[union-attr]
 
 
 def _enumerate_paths(

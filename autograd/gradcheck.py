@@ -33,7 +33,7 @@ from typing import Any
 from .anomaly import call_text
 from .context import enable_grad, no_grad
 from .graph import grad, topological_order
-from .ops import OPS
+from .ops import kink_points
 from .value import Value, real
 
 # An eps step of an input moves a node's operand by about |tangent| * eps; twice that leaves room
@@ -279,7 +279,8 @@ def kinks_in_reach(out: Value, leaves: Sequence[Value], eps: float) -> list[list
     for v in topological_order(out):
         if v in tangent or not v._args:
             continue
-        op = OPS[v.op]
+        op = v._rule
+        assert op is not None  # a node with operands has its rule
         args = v._args
         datas = [a if type(a) is float else a.data for a in args]
         ts = [zero if type(a) is float else tangent.get(a, zero) for a in args]
@@ -290,7 +291,7 @@ def kinks_in_reach(out: Value, leaves: Sequence[Value], eps: float) -> list[list
         )
         if op.kinks is None:
             continue
-        for j, points in enumerate(op.kinks(*datas)):
+        for j, points in enumerate(kink_points(op, datas)):
             for k in points:
                 distance = abs(datas[j] - k)
                 for i in range(n):

@@ -13,7 +13,9 @@ from typing import Any
 from . import context
 from .context import enable_grad
 from .ops import OPS
-from .value import Value
+from .value import Value, real
+
+DOT = OPS["dot"]
 
 
 def topological_order(*roots: Value) -> list[Value]:
@@ -61,13 +63,12 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
     """
     check = context.current().anomaly
     fast = not (create_graph or check)
-    rules = {name: op.df for name, op in OPS.items()}
     for v in reversed(order):
         args = v._args
         if not args:
             continue
         g = v.grad
-        df = rules[v.op]
+        df = v._rule.df  # type: ignore[union-attr]  # a node with operands has its rule
         if fast and len(args) == 2:
             # Binary ops are the bulk of every graph, so their case is spelled out. A float
             # operand is a constant: it needs its data for the rule, and no gradient.
@@ -84,7 +85,7 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
         elif fast and len(args) == 1 and type(args[0]) is not float:
             a = args[0]
             a.grad += g * df(v.data, a.data)[0]
-        elif fast and v.op == "dot":
+        elif fast and v._rule is DOT:
             # A neuron's dot has dozens of operands, so its rule (d/dw_k = x_k, d/dx_k = w_k,
             # d/db = 1) is spelled out too. ag.dot leaves two shapes: every operand a Value,
             # or every input a bare float (data) and the rest Values.
@@ -124,6 +125,9 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    if type(grad) is not float:
+        # The seed follows Value()'s rule: an np.float32 seed would make every gradient float32.
+        grad = real(grad, "backward(grad=...)")
     order = topological_order(root)
     for v in order:
         if v._args:

@@ -11,6 +11,7 @@ Floats follow IEEE-754 as numpy does: log(0) = -inf, log(-1) = nan, exp(1000) = 
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,25 @@ class Op:
 
 
 OPS: dict[str, Op] = {}
+
+
+def kink_points(op: Op, xs: Sequence[float]) -> list[list[float]]:
+    """`op.kinks(*xs)` checked: per input, the points (floats) where the op is not differentiable."""
+    if op.kinks is None:
+        return [[] for _ in xs]
+    raw = op.kinks(*xs)
+    need = f"kinks of op {op.name!r} must return one sequence of points per input ({len(xs)})"
+    if not isinstance(raw, (tuple, list)) or len(raw) != len(xs):
+        raise TypeError(f"{need}, got {raw!r:.80}")
+    points = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, (tuple, list)):
+            raise TypeError(f"{need}; for input {i} it gave {type(entry).__name__} {entry!r:.40}")
+        for p in entry:
+            if not isinstance(p, numbers.Real) or isinstance(p, bool):
+                raise TypeError(f"{need}; for input {i} it gave the point {p!r:.40}, not a number")
+        points.append([float(p) for p in entry])
+    return points
 
 
 def register(op: Op) -> Op:

@@ -8,6 +8,7 @@ import math
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 import autograd as ag
@@ -68,6 +69,41 @@ def test_backward_with_a_seed_gradient() -> None:
     x = Value(2.0)
     (x * 5.0).backward(grad=0.5)
     assert x.grad == 2.5
+
+
+@pytest.mark.parametrize(
+    ("seed", "expected"),
+    [(np.float32(0.5), 2.5), (np.float64(0.5), 2.5), (2, 10.0), (True, 5.0), (np.True_, 5.0)],
+    ids=repr,
+)
+def test_backward_seed_becomes_a_float_as_value_data_does(seed: object, expected: float) -> None:
+    x = Value(2.0)
+    y = x * 5.0
+    y.backward(grad=seed)  # type: ignore[arg-type]
+    assert type(y.grad) is float and type(x.grad) is float and x.grad == expected
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "match"),
+    [
+        ("1", TypeError, "needs a real number, got str"),
+        (None, TypeError, "needs a real number, got NoneType"),
+        ([1.0], TypeError, "needs a real number, got list"),
+        (np.array([1.0]), TypeError, r"needs a real number, got ndarray; use \.item\(\)"),
+        (1j, TypeError, "needs a real number, got complex"),
+        (Value(1.0), TypeError, "needs a real number, got Value; use .data"),
+        (np.timedelta64(1), TypeError, "needs a real number, got timedelta64"),
+        (10**400, OverflowError, "got an int too large for a float"),
+    ],
+    ids=repr,
+)
+def test_backward_refuses_a_seed_that_value_would_refuse(
+    seed: object, error: type[Exception], match: str
+) -> None:
+    x = Value(2.0)
+    with pytest.raises(error, match=rf"^backward\(grad=\.\.\.\) {match}"):
+        (x * 5.0).backward(grad=seed)  # type: ignore[arg-type]
+    assert x.grad == 0.0
 
 
 def test_backward_on_a_leaf() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import sys
 from fractions import Fraction
 
 import numpy as np
@@ -49,13 +51,136 @@ def test_rejects_value_in_value_and_bad_label() -> None:
         Value(1.0, label=3)  # type: ignore[arg-type]
 
 
-def test_operand_of_wrong_type_is_pythons_usual_type_error() -> None:
-    with pytest.raises(TypeError, match="unsupported operand"):
+def test_operand_of_wrong_type_names_the_operator_and_the_side() -> None:
+    with pytest.raises(
+        TypeError, match="the right operand of \\+ needs a Value or a real number, got str"
+    ):
         Value(1) + "a"  # type: ignore[operator]
-    with pytest.raises(TypeError, match="unsupported operand"):
+    with pytest.raises(
+        TypeError, match="the left operand of - needs a Value or a real number, got str"
+    ):
         "a" - Value(1)  # type: ignore[operator]
-    with pytest.raises(TypeError, match="sum needs Values or real numbers, got str"):
+    # Not "can't multiply sequence by non-int", Python's message for a sequence times an object.
+    with pytest.raises(TypeError, match="the right operand of \\* needs a Value .*, got list"):
+        Value(1) * [1.0]  # type: ignore[operator]
+    with pytest.raises(
+        TypeError, match="sum\\(\\) operand 1 needs a Value or a real number, got str"
+    ):
         ag.sum([Value(1.0), "a"])
+
+
+def test_an_object_of_an_unknown_class_gets_its_own_turn_at_the_operator() -> None:
+    class Meters:
+        def __radd__(self, other: object) -> str:
+            return "handled by Meters"
+
+    assert Value(1.0) + Meters() == "handled by Meters"  # type: ignore[operator,comparison-overlap]
+    with pytest.raises(
+        TypeError, match="unsupported operand type\\(s\\) for \\*: 'Value' and 'object'"
+    ):
+        Value(1.0) * object()  # type: ignore[operator]
+
+
+# The ten operator forms, a number on either side of a Value, named as the error names the side.
+OPERATOR_FORMS = [
+    ("+", "right", lambda v, n: v + n),
+    ("-", "right", lambda v, n: v - n),
+    ("*", "right", lambda v, n: v * n),
+    ("/", "right", lambda v, n: v / n),
+    ("**", "right", lambda v, n: v**n),
+    ("+", "left", lambda v, n: n + v),
+    ("-", "left", lambda v, n: n - v),
+    ("*", "left", lambda v, n: n * v),
+    ("/", "left", lambda v, n: n / v),
+    ("**", "left", lambda v, n: n**v),
+]
+
+# Python 3.11's Fraction.__pow__ calls float() on itself before a Value on its right gets a turn.
+_FRACTION_POW_FIRST = sys.version_info < (3, 12)
+
+
+def _huge_numbers() -> list[object]:
+    huge: list[object] = [10**400, -(10**400), Fraction(10**400, 3)]
+    if np.finfo(np.longdouble).max > np.finfo(np.float64).max:  # 80-bit long double on x86-64
+        huge.append(np.longdouble("1e400"))
+    return huge
+
+
+@pytest.mark.parametrize("huge", _huge_numbers(), ids=lambda x: type(x).__name__)
+def test_a_number_too_large_for_a_float_is_an_overflow_error_naming_the_entry_point(
+    huge: object,
+) -> None:
+    kind = type(huge).__name__
+    too_large = f"got an? {kind} too large for a float"
+    with pytest.raises(OverflowError, match=rf"^Value\(\) {too_large} \(about -?10\*\*(399|400);"):
+        Value(huge)
+    for sym, side, form in OPERATOR_FORMS:
+        if isinstance(huge, Fraction) and sym == "**" and side == "left" and _FRACTION_POW_FIRST:
+            continue
+        with pytest.raises(
+            OverflowError, match=rf"^the {side} operand of {re.escape(sym)} {too_large}"
+        ):
+            form(Value(2.0), huge)
+    with pytest.raises(OverflowError, match=rf"^sum\(\) operand 1 {too_large}"):
+        ag.sum([Value(1.0), huge])
+    for where, call in [
+        ("weights\\[1\\]", lambda: ag.dot([Value(1.0), huge], [Value(1.0), Value(2.0)])),
+        ("inputs\\[0\\]", lambda: ag.dot([Value(1.0)], [huge])),
+        ("bias", lambda: ag.dot([Value(1.0)], [Value(1.0)], huge)),
+    ]:
+        with pytest.raises(OverflowError, match=rf"^dot\(\) {where} {too_large}"):
+            call()
+    with pytest.raises(OverflowError, match=rf"^add\(\) operand 0 {too_large}"):
+        ag.apply("add", huge, Value(1.0))
+
+
+@pytest.mark.parametrize(
+    ("when", "hint"),
+    [(np.timedelta64(5), "a time span"), (np.datetime64("2020-01-01"), "a date")],
+    ids=["timedelta64", "datetime64"],
+)
+def test_numpy_times_are_not_numbers_anywhere(when: object, hint: str) -> None:
+    kind = type(when).__name__
+    with pytest.raises(TypeError, match=rf"^Value\(\) needs a real number, got {kind} \({hint}"):
+        Value(when)
+    for sym, side, form in OPERATOR_FORMS:  # numpy's own operator hands over the timedelta64 as is
+        with pytest.raises(
+            TypeError, match=rf"^the {side} operand of {re.escape(sym)} needs .*got {kind}"
+        ):
+            form(Value(2.0), when)
+    with pytest.raises(TypeError, match=rf"^sum\(\) operand 0 needs .*got {kind}"):
+        ag.sum([when])
+    with pytest.raises(TypeError, match=rf"^dot\(\) inputs\[0\] needs .*got {kind}"):
+        ag.dot([Value(1.0)], [when])
+    with pytest.raises(TypeError, match=rf"^exp\(\) operand 0 needs .*got {kind}"):
+        ag.apply("exp", when)
+
+
+@pytest.mark.parametrize("flag", [True, False, np.True_, np.False_], ids=repr)
+def test_booleans_python_and_numpy_are_zero_and_one_everywhere(flag: object) -> None:
+    one = 1.0 if flag else 0.0
+    v = Value(flag)
+    assert type(v.data) is float and v.data == one
+    x = Value(2.0)
+    results = [form(x, flag) for _, _, form in OPERATOR_FORMS]
+    expected = [2 + one, 2 - one, 2 * one, ag.ops.fdiv(2.0, one), 2**one]
+    expected += [one + 2, one - 2, one * 2, one / 2, one**2]
+    assert [r.data for r in results] == expected
+    assert all(isinstance(r, Value) and type(r.data) is float for r in results)
+    assert ag.sum([x, flag]).data == 2 + one
+    assert ag.dot([x], [flag], flag).data == 2 * one + one
+    assert ag.apply("mul", flag, x).data == one * 2
+
+
+def test_arrays_and_values_still_combine_elementwise() -> None:
+    x = Value(3.0, "x")
+    for out in (np.array([1.0, 2.0]) * x, x * np.array([1.0, 2.0])):
+        assert out.dtype == object and [v.data for v in out] == [3.0, 6.0]
+        assert all(v.op == "mul" and x in v.parents for v in out)
+    y = np.exp(x)  # numpy's loop over objects calls the method of the same name
+    assert isinstance(y, Value) and y.op == "exp" and y.data == math.exp(3.0)
+    z = np.add(np.float32(0.5), x)  # a numpy scalar reaches the operator as itself
+    assert isinstance(z, Value) and z.data == 3.5 and z.op == "add"
 
 
 a, b = 3.0, -2.0
@@ -220,6 +345,12 @@ def test_scope_tags_nodes() -> None:
     assert outer.owner == "L" and z.scope is None and x.scope is None
 
 
+@pytest.mark.parametrize("name", [7, None, b"layer", ("a",)], ids=repr)
+def test_scope_needs_a_str_name(name: object) -> None:
+    with pytest.raises(TypeError, match=rf"scope\(\) needs a str name, got {type(name).__name__}"):
+        ag.scope(name)  # type: ignore[arg-type]
+
+
 def test_empty_sum_is_the_constant_zero() -> None:
     s = ag.sum([])
     assert (s.data, s.op, s.parents) == (0.0, "", ())
@@ -284,18 +415,20 @@ def test_dot_follows_ieee_like_numpy() -> None:
 def test_dot_names_bad_operands() -> None:
     with pytest.raises(ValueError, match="as many weights as inputs, got 2 and 1"):
         ag.dot([Value(1.0), Value(2.0)], [Value(1.0)])
-    with pytest.raises(TypeError, match=r"got str as inputs\[1\]"):
+    with pytest.raises(
+        TypeError, match=r"dot\(\) inputs\[1\] needs a Value or a real number, got str"
+    ):
         ag.dot([Value(1.0), Value(2.0)], [Value(1.0), "2"])
-    with pytest.raises(TypeError, match=r"got list as weights\[0\]"):
+    with pytest.raises(TypeError, match=r"dot\(\) weights\[0\] needs .*, got list"):
         ag.dot([[1.0]], [Value(1.0)])
-    with pytest.raises(TypeError, match="got str as bias"):
+    with pytest.raises(TypeError, match=r"dot\(\) bias needs .*, got str"):
         ag.dot([Value(1.0)], [Value(1.0)], "b")
     with pytest.raises(TypeError, match="sequences of weights and inputs, got NoneType"):
         ag.dot(None, [Value(1.0)])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="sequences of weights and inputs, got float"):
         ag.dot([Value(1.0)], 2.0)  # type: ignore[arg-type]
     # Through apply, a None is no more a bias than it is any other operand.
-    with pytest.raises(TypeError, match="got NoneType as bias"):
+    with pytest.raises(TypeError, match=r"dot\(\) bias needs .*, got NoneType"):
         ag.apply("dot", Value(1.0), Value(2.0), None)
 
 

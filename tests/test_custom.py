@@ -1,0 +1,141 @@
+"""Custom ops (`defop`): what their derivatives and kinks must be, and nodes that outlive their op."""
+
+from __future__ import annotations
+
+import math
+import os
+from itertools import count
+
+import numpy as np
+import pytest
+from strategies import custom_op
+
+import autograd as ag
+from autograd import Value
+from autograd.gradcheck import gradcheck_report
+
+_serial = count()
+
+
+def _name(stem: str) -> str:
+    return f"{stem}_{os.getpid()}_{next(_serial)}"
+
+
+@pytest.mark.parametrize(
+    "derivative", [np.float32(0.5), np.float64(0.5), np.int64(1), np.True_, 0.5], ids=repr
+)
+def test_derivatives_of_a_custom_op_become_floats_like_its_forward_values(
+    derivative: object,
+) -> None:
+    expected = float(derivative)  # type: ignore[arg-type]
+    with custom_op("np_slope", lambda a: 0.5 * a, lambda out, a: (derivative,)) as half:
+        x = Value(2.0)
+        y = half(x) * 3.0  # the ops below the custom one inherit its derivative's type
+        y.backward()
+        assert type(x.grad) is float and x.grad == 3.0 * expected
+        (g,) = ag.grad(y, [x])
+        assert type(g) is float and g == 3.0 * expected
+
+
+@pytest.mark.parametrize(
+    ("derivative", "error", "match"),
+    [
+        (np.array(0.5), TypeError, r"got ndarray; use \.item\(\)"),
+        (1j, TypeError, "got complex"),
+        (None, TypeError, "got NoneType"),
+        (10**400, OverflowError, "int too large for a float"),
+    ],
+    ids=repr,
+)
+def test_a_derivative_that_is_no_real_number_is_refused_naming_the_op(
+    derivative: object, error: type[Exception], match: str
+) -> None:
+    with custom_op("bad_slope", lambda a: a, lambda out, a: (derivative,)) as op:
+        x = Value(1.0)
+        with pytest.raises(error, match=rf"df of op '{op.op.name}'\[0\] .*{match}"):
+            op(x).backward()
+
+
+def test_derivatives_stay_values_under_create_graph() -> None:
+    with custom_op("cube", lambda a: a**3, lambda out, a: (3.0 * a * a,)) as cube:
+        x = Value(2.0)
+        (g,) = ag.grad(cube(x), [x], create_graph=True)
+        assert isinstance(g, Value) and g.data == 12.0
+        assert ag.grad(g, x) == 12.0  # d/dx 3x^2 = 6x
+
+
+@pytest.mark.parametrize(
+    ("kinks", "match"),
+    [
+        (lambda a, b: (0.0, 0.0), "for input 0 it gave float"),  # flat: not one sequence per input
+        (lambda a, b: None, "got None"),
+        (lambda a, b: ((0.0,),), r"per input \(2\), got \(\(0\.0,\),\)"),
+        (lambda a, b: ((0.0,), ("x",)), "the point 'x', not a number"),
+        (lambda a, b: ((1.0 / (a - a),), ()), "ZeroDivisionError|division by zero"),
+    ],
+)
+def test_defop_probes_kinks_when_the_op_is_defined(kinks: object, match: str) -> None:
+    name = _name("kinked")
+    with pytest.raises(TypeError, match=rf"defop '{name}': kinks\(0\.5, 1\.5\) failed: .*{match}"):
+        ag.defop(name, lambda a, b: a * b, lambda out, a, b: (b, a), kinks=kinks)  # type: ignore[arg-type]
+    assert name not in ag.OPS
+
+
+def test_kinks_are_checked_again_where_gradcheck_uses_them() -> None:
+    # Well-formed at defop's sample inputs, malformed at x = 3: the check at use names the op.
+    with custom_op(
+        "moody",
+        lambda a: a * a,
+        lambda out, a: (a,),  # wrong on purpose (2a is right), so gradcheck looks for kinks
+        kinks=lambda a: ((0.0,),) if a < 1.0 else (0.0,),
+    ) as moody:
+        report = pytest.raises(TypeError, match=rf"kinks of op '{moody.op.name}' must return")
+        with report:
+            gradcheck_report(moody, [3.0])
+
+
+def test_a_node_keeps_the_rule_it_was_built_with_after_its_op_is_replaced() -> None:
+    name = _name("wave")
+    wave = ag.defop(name, math.sin, lambda out, a: (math.cos(a),))
+    x = Value(0.5, "x")
+    y = wave(x)
+    ag.unregister(name)
+    # The same name, another rule: d/dx cos x = -sin x. The old node must not pick it up.
+    ag.defop(name, math.cos, lambda out, a: (-math.sin(a),))
+    try:
+        assert y.op == name and y.rule is wave.op
+        y.backward()
+        assert x.grad == math.cos(0.5)  # 0.8775825618903728, not -0.479...
+        assert ag.grad(y, [x]) == [math.cos(0.5)]
+        assert ag.explain(y, x).total == math.cos(0.5)
+        z = ag.apply(name, x)  # a new node takes the rule in the table now
+        z.backward()
+        assert z.data == math.cos(0.5) and x.grad == math.cos(0.5) - math.sin(0.5)
+    finally:
+        ag.unregister(name)
+
+
+def test_a_graph_outlives_the_unregistering_of_its_op() -> None:
+    name = _name("triple")
+    triple = ag.defop(name, lambda a: 3.0 * a, lambda out, a: (3.0,), kinks=lambda a: ((),))
+    x = Value(2.0, "x")
+    y = triple(x) * x
+    ag.unregister(name)
+    y.backward()
+    assert x.grad == 12.0  # d/dx 3x^2
+    assert ag.grad(y, [x]) == [12.0]
+    assert ag.explain(y, x).total == 12.0
+    assert gradcheck_report(lambda v: triple(v) * v, [2.0]).passed
+    with pytest.raises(KeyError, match=f"apply\\(\\): no op named '{name}' is registered"):
+        ag.apply(name, x)
+
+
+def test_apply_names_what_it_needs() -> None:
+    with pytest.raises(TypeError, match=r"apply\(\) needs an Op or an op's name, got int"):
+        ag.apply(7, Value(1.0))  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"exp\(\) operand 0 needs a Value or a real number, got str"
+    ):
+        ag.apply("exp", "1")
+    with pytest.raises(OverflowError, match=r"mul\(\) operand 1 got an int too large for a float"):
+        ag.apply("mul", Value(1.0), 10**400)
