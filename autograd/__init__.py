@@ -1,10 +1,13 @@
 """chainrule's engine: scalar `Value`s that record their graph and apply the chain rule backward."""
 
+from typing import TYPE_CHECKING
+
 from .anomaly import AnomalyError
+from .compat import AUTOGRAD, module_getattr
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .custom import OpFunction, defop, unregister
 from .explain import Explanation, explain
-from .functional import derivative, hessian
+from .functional import derivative, gradient, hessian
 from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
 from .graph import (
     backward,
@@ -36,6 +39,7 @@ __all__ = [
     "enable_grad",
     "explain",
     "grad",
+    "gradient",
     "gradcheck",
     "gradcheck_report",
     "hessian",
@@ -49,3 +53,6 @@ __all__ = [
     "unregister",
     "zero_grad",
 ]
+
+if not TYPE_CHECKING:  # at run time only, so that mypy still reports a misspelt name
+    __getattr__ = module_getattr(__name__, AUTOGRAD)  # other engines' names point to ours

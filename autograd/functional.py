@@ -3,10 +3,17 @@
 Nothing here has derivative rules of its own. `grad(..., create_graph=True)` runs the rule table
 on Values, so a gradient is itself a graph, and differentiating that graph again gives the
 second derivative; repeating gives the third, and so on.
+
+`f` may return a plain number: a constant, whose every derivative is 0, as in HIPS autograd.
+A `grad` nested inside `f` is a constant too unless it is taken with `create_graph=True`:
+without it, `grad` returns floats, so d/dx of `grad(x ** 3, x)` is 0, not 6x. That is PyTorch's
+rule as well (its inner gradient does not require grad); pass `create_graph=True` to
+differentiate through the inner gradient.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,16 +36,18 @@ def _leaves(inputs: Any, who: str) -> list[Value]:
     ]
 
 
-def _call(f: Callable[..., Value], xs: list[Value], who: str) -> Value:
+def _call(f: Callable[..., Value | float], xs: list[Value], who: str) -> Value:
     if not callable(f):
         raise TypeError(f"{who} needs a callable f, got {type(f).__name__}")
     y = f(*xs)
-    if not isinstance(y, Value):
-        raise TypeError(f"{who}: f must return a Value, got {type(y).__name__}")
-    return y
+    if isinstance(y, Value):
+        return y
+    if isinstance(y, numbers.Real):
+        return Value(y)  # a constant: a leaf that no input reaches, so every derivative is 0
+    raise TypeError(f"{who}: f must return a Value or a number, got {type(y).__name__}")
 
 
-def derivative(f: Callable[[Value], Value], x: Any, order: int = 1) -> float:
+def derivative(f: Callable[[Value], Value | float], x: Any, order: int = 1) -> float:
     """d^n f/dx^n at x, by differentiating the derivative's own graph n - 1 times."""
     if type(order) is not int or order < 0:
         raise ValueError(f"derivative() order must be an int >= 0, got {order!r}")
@@ -50,12 +59,13 @@ def derivative(f: Callable[[Value], Value], x: Any, order: int = 1) -> float:
     return y.data
 
 
-def hessian(f: Callable[..., Value], inputs: Any) -> np.ndarray:
+def hessian(f: Callable[..., Value | float], inputs: Any) -> np.ndarray:
     """H[i, j] = d²f/dx_i dx_j: the gradient of each entry of f's gradient, taken as a graph.
 
-    `f` takes one Value per input and returns a Value; `inputs` are numbers or Values (only
-    their .data is used, and no .grad is touched). Returns an n x n float array. H is not
-    symmetrised: its symmetry is a property of the rules, and tests check it.
+    `f` takes one Value per input and returns a Value (or a number, a constant); `inputs` are
+    numbers or Values (only their .data is used, and no .grad is touched). Returns an n x n
+    float array. H is not symmetrised: its symmetry is a property of the rules, and tests
+    check it.
     """
     xs = _leaves(inputs, "hessian()")
     h = np.empty((len(xs), len(xs)))
@@ -66,7 +76,7 @@ def hessian(f: Callable[..., Value], inputs: Any) -> np.ndarray:
     return h
 
 
-def gradient(f: Callable[..., Value], inputs: Any) -> np.ndarray:
+def gradient(f: Callable[..., Value | float], inputs: Any) -> np.ndarray:
     """g[i] = df/dx_i as a float array, the first-order companion of `hessian`."""
     xs = _leaves(inputs, "gradient()")
     with enable_grad():

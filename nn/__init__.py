@@ -8,10 +8,15 @@
 the tests check every gradient against.
 """
 
+from typing import TYPE_CHECKING
+
+from autograd.compat import NN, module_getattr
+
 from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .batch import as_batch, data_array, grad_array, to_values
 from .layers import Dense
 from .losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy, clip
+from .mlp import MLP, Layer, Neuron
 from .module import Module, Sequential, gc_paused
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
 from .saving import load, save
@@ -25,7 +30,10 @@ __all__ = [
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",
     "Dense",
+    "Layer",
+    "MLP",
     "Module",
+    "Neuron",
     "Optimizer",
     "RMSprop",
     "ReLU",
@@ -45,3 +53,6 @@ __all__ = [
     "to_values",
     "train_step",
 ]
+
+if not TYPE_CHECKING:  # at run time only, so that mypy still reports a misspelt name
+    __getattr__ = module_getattr(__name__, NN)  # other engines' names point to ours

@@ -7,4 +7,14 @@
 from .dot import DEFAULT_MAX_NODES, GraphTooLarge, to_dot
 from .render import FORMATS, draw_graph, render
 
-__all__ = ["DEFAULT_MAX_NODES", "FORMATS", "GraphTooLarge", "draw_graph", "render", "to_dot"]
+draw_dot = draw_graph  # micrograd's name for the same drawing
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "FORMATS",
+    "GraphTooLarge",
+    "draw_dot",
+    "draw_graph",
+    "render",
+    "to_dot",
+]

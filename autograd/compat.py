@@ -1,0 +1,80 @@
+"""Other engines' names (micrograd, PyTorch, HIPS autograd, the nnfs book) and chainrule's for each.
+
+A package looks a missing name up here, through its module `__getattr__`, so that
+`from nn import Linear` says where chainrule keeps that thing instead of Python's bare
+"cannot import name". The error is an ImportError rather than an AttributeError because
+`from x import y` replaces an AttributeError's message with its own. Each entry names ours as
+an importable dotted path, and a test imports every one of them, so no hint can go stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+
+class Elsewhere(NamedTuple):
+    """Another engine's name: whose it is, chainrule's name for it, and what differs."""
+
+    engine: str
+    ours: str  # a dotted path that imports, e.g. "nn.Dense"
+    note: str = ""
+
+
+_TORCH, _HIPS, _BOOK = "PyTorch", "HIPS autograd", "the nnfs book"
+
+AUTOGRAD: dict[str, Elsewhere] = {
+    "Tensor": Elsewhere(_TORCH, "autograd.Value", "a scalar: Value(2.0)"),
+    "tensor": Elsewhere(_TORCH, "autograd.Value", "a scalar: Value(2.0)"),
+    "elementwise_grad": Elsewhere(_HIPS, "autograd.derivative", "derivative(f, x) at one point"),
+    "value_and_grad": Elsewhere(_HIPS, "autograd.grad", "y = f(x), then grad(y, x)"),
+    "jacobian": Elsewhere(_HIPS, "autograd.gradient", "the gradient of a scalar f"),
+}
+
+NN: dict[str, Elsewhere] = {
+    "Linear": Elsewhere(
+        _TORCH, "nn.Dense", "Dense(n_inputs, n_neurons) keeps W as (n_inputs, n_neurons)"
+    ),
+    "MSELoss": Elsewhere(_TORCH, "nn.MSE"),
+    "BCELoss": Elsewhere(_TORCH, "nn.BinaryCrossEntropy"),
+    "NLLLoss": Elsewhere(_TORCH, "nn.CategoricalCrossEntropy", "on probabilities"),
+    "CrossEntropyLoss": Elsewhere(
+        _TORCH, "nn.CategoricalCrossEntropy", "after nn.Softmax(): it takes probabilities"
+    ),
+    "Parameter": Elsewhere(_TORCH, "autograd.Value", "a parameter is a leaf Value"),
+    "Layer_Dense": Elsewhere(
+        _BOOK, "nn.Dense", "the book's numpy class is nn.reference.Layer_Dense"
+    ),
+    "Activation_ReLU": Elsewhere(_BOOK, "nn.ReLU"),
+    "Activation_Sigmoid": Elsewhere(_BOOK, "nn.Sigmoid"),
+    "Activation_Softmax": Elsewhere(_BOOK, "nn.Softmax"),
+    "Loss_CategoricalCrossentropy": Elsewhere(_BOOK, "nn.CategoricalCrossEntropy"),
+    "Loss_BinaryCrossentropy": Elsewhere(_BOOK, "nn.BinaryCrossEntropy"),
+    "Loss_MeanSquaredError": Elsewhere(_BOOK, "nn.MSE"),
+    "Activation_Softmax_Loss_CategoricalCrossentropy": Elsewhere(
+        _BOOK, "nn.CategoricalCrossEntropy", "after nn.Softmax()"
+    ),
+    "Optimizer_SGD": Elsewhere(_BOOK, "nn.SGD"),
+    "Optimizer_Adagrad": Elsewhere(_BOOK, "nn.Adagrad"),
+    "Optimizer_RMSprop": Elsewhere(_BOOK, "nn.RMSprop"),
+    "Optimizer_Adam": Elsewhere(_BOOK, "nn.Adam"),
+    "Model": Elsewhere(_BOOK, "nn.Sequential", "train it with nn.fit"),
+}
+
+
+def message(package: str, name: str, entry: Elsewhere) -> str:
+    """The sentence that points from another engine's name to chainrule's."""
+    note = f" ({entry.note})" if entry.note else ""
+    return f"{package}.{name} is {entry.engine}'s name; chainrule's is {entry.ours}{note}"
+
+
+def module_getattr(package: str, table: dict[str, Elsewhere]) -> Callable[[str], object]:
+    """A module `__getattr__`: another engine's name raises an ImportError naming ours."""
+
+    def __getattr__(name: str) -> object:
+        entry = table.get(name)
+        if entry is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        raise ImportError(message(package, name, entry), name=package)
+
+    return __getattr__
