@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .names import node_name
 from .value import Value
 
 
@@ -21,14 +22,10 @@ def _data(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
 
 
-def _name(v: Value) -> str:
-    return v.label or (v.op or "leaf")
-
-
 def _operand(a: Any) -> str:
     """An operand as `label=value`, or the bare value for a constant or an unlabelled leaf."""
     if isinstance(a, Value) and (a.label or a.op):
-        return f"{_name(a)}={a.data!r}"
+        return f"{node_name(a)}={a.data!r}"
     return repr(_data(a))
 
 
@@ -119,7 +116,7 @@ def backward_anomaly(v: Value, g: Any, local: Sequence[Any], roots: Sequence[Val
         c = _data(g) * _data(d)
         if math.isfinite(c):
             continue
-        path = " -> ".join(_name(n) for n in [*_path(roots, v), a])
+        path = " -> ".join(node_name(n) for n in [*_path(roots, v), a])
         seed = "" if math.isfinite(_data(g)) else " The incoming gradient was already non-finite."
         raise AnomalyError(
             f"backward: {call_text(v.op, v._args)} passed gradient {c!r} to its operand {i} "

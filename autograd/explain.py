@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .graph import reverse_topological_order
+from .names import node_name
+from .names import number_text as _num
 from .ops import data, dot_partner
 from .value import Value
 
@@ -131,7 +133,7 @@ class Explanation:
 
     def name(self, v: Value) -> str:
         """The name a node goes by in this explanation: its label, else its op (mul#2), else its number."""
-        return self._names.get(v) or _base_name(v)
+        return self._names.get(v) or node_name(v)
 
     def _d(self, top: Value, bottom: Value) -> str:
         return f"d {self._names[top]}/d {self._names[bottom]}"
@@ -324,7 +326,7 @@ def explain(
 
     count = down.get(root, 0)
     if count == 0:
-        names = {root: _base_name(root), wrt: _base_name(wrt)}
+        names = {root: node_name(root), wrt: node_name(wrt)}
         if names[root] == names[wrt]:
             names = {root: names[root] + "#1", wrt: names[wrt] + "#2"}
         return Explanation(root, wrt, 0, -1, 0.0, [], [], names, max_paths, [])
@@ -407,10 +409,6 @@ def _enumerate_paths(
 # ---- names: a label where there is one, else the op's name, else the number ----
 
 
-def _base_name(v: Value) -> str:
-    return v.label or v.op or _num(v.data)
-
-
 def _names(root: Value, down: dict[Value, int]) -> dict[Value, str]:
     """A distinct name per node on the paths: two unlabelled `mul`s become mul#1 and mul#2.
 
@@ -424,7 +422,7 @@ def _names(root: Value, down: dict[Value, int]) -> dict[Value, str]:
             if type(a) is not float and a in down and a not in seen:
                 seen.add(a)
                 order.append(a)
-    base = [_base_name(v) for v in order]
+    base = [node_name(v) for v in order]
     counts: dict[str, int] = {}
     for name in base:
         counts[name] = counts.get(name, 0) + 1
@@ -441,7 +439,7 @@ def _names(root: Value, down: dict[Value, int]) -> dict[Value, str]:
 def _operand_name(a: Any, names: dict[Value, str]) -> str:
     if type(a) is float:
         return _num(a)
-    return names.get(a) or _base_name(a)
+    return names.get(a) or node_name(a)
 
 
 # ---- the rules as text: each op's local derivative written with its operands' names ----
@@ -566,13 +564,6 @@ def _tex_note(f: Factor, tex: dict[Value, str]) -> str:
 
 
 # ---- numbers and small text helpers ----
-
-
-def _num(x: float) -> str:
-    """A number as a learner reads it: 12, 0.5, -0.333333, 1e-07, inf, nan (never -0)."""
-    if x == 0.0:
-        return "0"
-    return f"{x:.6g}"
 
 
 def _close(a: float, b: float) -> bool:
