@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import os
@@ -9,6 +10,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +18,11 @@ from hypothesis import strategies as st
 
 import autograd as ag
 from autograd import Value
-from viz import GraphTooLarge, draw_graph, to_dot
+from autograd.names import node_name
+from viz import DEFAULT_MAX_NODES, GraphTooLarge, draw_graph, render, to_dot
+from viz.dot import write
+from viz.options import DrawOptions
+from viz.scene import build_scene
 from viz.style import NEGATIVE, NOT_A_NUMBER, POSITIVE, ZERO, html_text
 from viz.walk import walk
 
@@ -496,6 +502,82 @@ def test_rankdir_and_bad_options_are_reported_by_name() -> None:
         to_dot(3.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="depth must be an int >= 0"):
         to_dot(loss, focus=loss, depth=-1)
+
+
+def test_options_are_checked_before_the_walk_and_errors_name_the_entry_point(
+    tmp_path: Path,
+) -> None:
+    loss, *_ = seed_neuron()
+    with pytest.raises(TypeError, match=r"^to_dot\(\): legend must be True or False, got 'no'$"):
+        to_dot(loss, legend="no")
+    with pytest.raises(TypeError, match=r"^draw_graph\(\): flow must be True or False, got 1$"):
+        draw_graph(loss, flow=1)
+    with pytest.raises(ValueError, match=r"^render\(\): rankdir must be one of LR, RL, TB, BT"):
+        render(loss, tmp_path / "x", rankdir="up")
+    with pytest.raises(TypeError, match=r"^to_dot\(\) has no option 'colour'; its options are "):
+        to_dot(loss, colour=True)
+    with pytest.raises(TypeError, match=r"^to_dot\(\): focus= must be a Value of the graph"):
+        to_dot(loss, focus="loss")
+    for bad in (True, 1.0, 0):
+        with pytest.raises(ValueError, match="collapse must be 'layer', 'neuron' or a scope"):
+            to_dot(loss, collapse=bad)
+    # Checked even when unused: depth without focus, and before any node is walked.
+    with pytest.raises(ValueError, match="depth must be an int >= 0, got -1"):
+        to_dot(3.0, depth=-1)  # type: ignore[arg-type]
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_options_are_one_frozen_dataclass() -> None:
+    options = DrawOptions(highlight=None, fmt="{:.2f}", collapse=2)
+    assert options.number(1.0 / 3.0) == "0.33" and options.max_nodes == DEFAULT_MAX_NODES
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.flow = True  # type: ignore[misc]
+    assert DrawOptions.parse("to_dot", {"fmt": "{:.2f}", "collapse": 2}) == options
+    assert not DrawOptions(show_grad=False).fill_by_grad and DrawOptions().fill_by_grad
+
+
+def test_a_scene_is_read_only_so_it_can_be_written_again() -> None:
+    loss, w, *_ = seed_neuron()
+    options = DrawOptions(highlight=w[0], collapse=None)
+    scene = build_scene(loss, options)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        scene.focus = 0  # type: ignore[misc]
+    first = write(scene, options)
+    assert write(scene, options) == first
+    assert "".join(first) == to_dot(loss, highlight=w[0]).split("\n", 1)[1].rsplit("}", 1)[0]
+    assert sum(scene.highlighted or []) == 5  # w0, w0*x0, z, relu(z) and loss
+    assert scene.graph.nodes[scene.highlight] is w[0]
+
+
+def test_viz_reads_no_private_attribute_but_the_refusal_counts_operands() -> None:
+    # The drawing reads data, grad, label, op, parents and scope. The one exception counts a
+    # graph it refuses without reading `parents`, which would add constant leaves to it.
+    import ast
+    from pathlib import Path as P
+
+    private = []
+    for path in sorted((P(__file__).parent.parent / "viz").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and ast.unparse(node.value) != "self"
+            ):
+                private.append((path.name, ast.unparse(node)))
+    assert private == [("walk.py", "v._args")]
+
+
+def test_a_node_is_named_alike_in_explain_the_legend_and_anomaly_reports() -> None:
+    x = Value(2.0)  # unlabelled leaves are called by their number
+    y = (x * 3.0).log()
+    y.backward()
+    legend = text(parse(to_dot(y, highlight=x))[0]["legend"])
+    assert "purple: every path from root to 2" in legend and "grad shown on 2: 0.5" in legend
+    assert str(ag.explain(y, x)).startswith("d log/d 2 = 0.5") and "∂log/∂2 = " in legend
+    assert node_name(x) == "2" and node_name(y) == "log"
+    y.label = "y"
+    assert node_name(y) == "y" and node_name(Value(-0.0)) == "0"
 
 
 def test_more_values_than_max_nodes_is_refused_naming_both_ways_out() -> None:

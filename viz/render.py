@@ -12,6 +12,7 @@ import graphviz
 from autograd import Value
 
 from .dot import GRAPH_NAME, dot_lines
+from .options import DrawOptions
 
 FORMATS = ("svg", "png", "pdf")
 PNG_MAX_INCHES = 40
@@ -50,8 +51,11 @@ def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digrap
                           scope with an owner, i.e. the nn module; else the outermost scope)
                           or an int k (the scope k deep). Leaves join the box that uses them.
       focus=None, depth=2 draw only the nodes within `depth` steps of the Value `focus`.
+
+    The options are checked before the graph is walked (`viz.options.DrawOptions`): a bad one
+    raises a TypeError or ValueError that names draw_graph() and the option.
     """
-    return graphviz.Digraph(GRAPH_NAME, body=dot_lines(root, **options), format="svg")
+    return _digraph(root, DrawOptions.parse("draw_graph", options))
 
 
 def render(
@@ -80,7 +84,7 @@ def render(
             raise TypeError(f"drawing options {sorted(options)} need a Value, not a Digraph")
         g = graph
     else:
-        g = draw_graph(graph, **options)
+        g = _digraph(graph, DrawOptions.parse("render", options))
     base = Path(path)
     if base.suffix.lstrip(".") in FORMATS:
         base = base.with_suffix("")
@@ -98,3 +102,7 @@ def render(
         out.write_bytes(source.pipe(format=f))
         written.append(out)
     return written
+
+
+def _digraph(root: Value | Iterable[Value], options: DrawOptions) -> graphviz.Digraph:
+    return graphviz.Digraph(GRAPH_NAME, body=dot_lines(root, options), format="svg")

@@ -1,0 +1,314 @@
+"""What is drawn as what: which nodes show, which fold into a box per scope, which are highlighted.
+
+`build_scene` reads the graph once and decides everything the DOT writer and the legend need,
+without writing any DOT. A node is drawn as itself (a box, and an ellipse for its op), folded
+into the summary box of its scope (`collapse=`), or left out (outside the `focus=`
+neighbourhood). The scene never changes after it is built, so one scene can be written many
+times, for example once per step of a backward pass, with different marks on its nodes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from autograd import Scope, Value
+from autograd.names import node_name
+
+from .options import DrawOptions
+from .style import GradScale
+from .walk import Graph, as_float, as_roots, count_nodes, finite_max_abs, reaching, walk
+
+
+class GraphTooLarge(ValueError):
+    """The graph has more nodes than `dot` lays out quickly; the message names the ways out."""
+
+
+@dataclass
+class Group:
+    """A summary box: the nodes of one scope (or the leaves that feed the same places)."""
+
+    title: str
+    scope: Scope | None  # the scope whose nodes these are; None for a box of leaves
+    container: Scope | None  # the scope frame this box sits inside
+    repeat: int = 1  # 2 for the second box of the same scope path, and so on
+    members: int = 0
+    ops: Counter[str] = field(default_factory=Counter)
+    leaves: int = 0
+    outputs: int = 0  # members used by some node outside the box
+    top_grad: float = 0.0
+    highlighted: bool = False  # holds a node on a highlighted path
+    lo: float = float("inf")
+    hi: float = float("-inf")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The drawing's content, decided before any DOT is written."""
+
+    graph: Graph
+    shown: list[bool]  # node i is drawn, as itself or in a box (False: outside the focus)
+    highlight: int | None  # the highlighted node
+    highlighted: list[bool] | None  # node i lies on a path from a root down to the highlight
+    focus: int | None  # the node at the centre of a focus= neighbourhood
+    collapse: str | int | None  # the level the scopes are folded at, if they are
+    group_of: list[int]  # the box node i is folded into, or -1 when it is drawn as itself
+    groups: list[Group]
+    scale: GradScale  # the gradient colours, over the nodes shown
+
+    def is_highlighted(self, i: int) -> bool:
+        """Node i lies on a path from a root down to the highlighted node."""
+        return self.highlighted is not None and self.highlighted[i]
+
+    def frame(self, i: int) -> Scope | None:
+        """The scope frame node i is drawn in (None: outside every frame).
+
+        A computed node sits in its own scope; a leaf in the innermost scope shared by its
+        drawn users, so that a neuron's weight sits in that neuron's frame and a layer's shared
+        input in the layer's, but never outside the scope the leaf was made in. When folded,
+        a node kept as itself sits beside the box its scope was folded into.
+        """
+        g = self.graph
+        s = g.nodes[i].scope
+        if not g.parents[i]:
+            common = self._users_scope(i)
+            if s is None or any(c is s for c in scope_chain(common)):
+                s = common
+        if s is None or self.collapse is None:
+            return s
+        return at_level(s, self.collapse).parent
+
+    def _users_scope(self, i: int) -> Scope | None:
+        common: list[Scope] | None = None
+        for u in self.graph.users[i]:
+            if not self.shown[u]:
+                continue
+            chain = scope_chain(self.graph.nodes[u].scope)
+            if common is None:
+                common = chain
+            else:
+                n = 0
+                while n < min(len(common), len(chain)) and common[n] is chain[n]:
+                    n += 1
+                common = common[:n]
+            if not common:
+                return None
+        return common[-1] if common else None
+
+
+def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
+    """Walk the graph from `root` and decide what each node is drawn as, or refuse the graph.
+
+    Without collapse= or focus=, a graph of more than max_nodes Values is refused after
+    counting max_nodes + 1 of them, before the walk, so the refusal is quick whatever the size.
+    """
+    max_nodes = options.max_nodes
+    roots = as_roots(root)
+    if (
+        options.collapse is None
+        and options.focus is None
+        and count_nodes(roots, max_nodes) > max_nodes
+    ):
+        raise GraphTooLarge(
+            f"the graph has more than max_nodes={max_nodes} nodes, which Graphviz cannot lay "
+            f"out in a few seconds. Fold it with collapse='layer' or collapse='neuron' (one box "
+            f"per autograd.scope), or draw a neighbourhood with focus=<a Value>, depth=<k>; or "
+            f"raise max_nodes"
+        )
+    g = walk(roots)
+    highlight = _member(g, options.highlight, "highlight")
+    focus = _member(g, options.focus, "focus")
+    if focus is not None:
+        shown = _neighbourhood(g, focus, options.depth)
+        count = sum(shown)
+        if count > max_nodes:
+            raise GraphTooLarge(
+                f"focus={node_name(g.nodes[focus])!r} with depth={options.depth} still "
+                f"reaches {count} nodes, more than max_nodes={max_nodes}: use a smaller depth, "
+                f"collapse='layer' or collapse='neuron', or raise max_nodes"
+            )
+    else:
+        shown = [True] * len(g)
+    highlighted = reaching(g, highlight) if highlight is not None else None
+    scale = GradScale(finite_max_abs(as_float(g.nodes[i].grad) for i in range(len(g)) if shown[i]))
+    group_of = [-1] * len(g)
+    groups: list[Group] = []
+    if options.collapse is not None:
+        keep = {g.index[r] for r in g.roots} | ({highlight} if highlight is not None else set())
+        group_of, groups = _fold(g, options.collapse, keep, highlighted, max_nodes)
+    return Scene(g, shown, highlight, highlighted, focus, options.collapse, group_of, groups, scale)
+
+
+def _member(g: Graph, v: Value | None, what: str) -> int | None:
+    if v is None:
+        return None
+    i = g.index.get(v)
+    if i is None:
+        raise ValueError(f"{what}={v!r} is not a node of the graph being drawn")
+    return i
+
+
+def _neighbourhood(g: Graph, focus: int, depth: int) -> list[bool]:
+    """Nodes within `depth` steps of `focus`, stepping along edges either way."""
+    shown = [False] * len(g)
+    shown[focus] = True
+    frontier = deque([(focus, 0)])
+    users = g.users
+    while frontier:
+        i, k = frontier.popleft()
+        if k == depth:
+            continue
+        for j in (*g.parents[i], *users[i]):
+            if not shown[j]:
+                shown[j] = True
+                frontier.append((j, k + 1))
+    return shown
+
+
+# ---- folding: one box per scope -------------------------------------------------------------
+
+
+def _fold(
+    g: Graph,
+    collapse: str | int,
+    keep: set[int],
+    highlighted: list[bool] | None,
+    max_nodes: int,
+) -> tuple[list[int], list[Group]]:
+    """Put every computed node into the box of its scope at level `collapse`; leaves follow
+    their users. The nodes in `keep` (the roots and the highlighted node) stay as themselves.
+    """
+    group_of = [-1] * len(g)
+    groups: list[Group] = []
+    box_scope: dict[Scope, Scope] = {}
+    group_at: dict[Scope, int] = {}
+    titles: Counter[str] = Counter()
+
+    def group(a: Scope) -> int:
+        k = group_at.get(a)
+        if k is None:
+            k = group_at[a] = len(groups)
+            title = scope_title(a)
+            titles[title] += 1  # a module run twice in one graph gets "#2" on its 2nd box
+            groups.append(Group(title, a, a.parent, repeat=titles[title]))
+        return k
+
+    def box_of(s: Scope) -> Scope:
+        a = box_scope.get(s)
+        if a is None:
+            a = box_scope[s] = at_level(s, collapse)
+        return a
+
+    for i, v in enumerate(g.nodes):
+        if v.scope is not None and g.parents[i] and i not in keep:
+            group_of[i] = group(box_of(v.scope))
+    # A leaf (a weight, an input, a constant) joins the one box that uses it. Else it stays
+    # in its own scope's box, or, with no scope, shares a box with the leaves that feed the
+    # same places: "the inputs of layer 1".
+    users = g.users
+    leaf_group: dict[tuple[int, ...], int] = {}
+    for i, v in enumerate(g.nodes):
+        if g.parents[i] or i in keep:
+            continue
+        targets = sorted({group_of[u] if group_of[u] >= 0 else -2 - u for u in users[i]})
+        if len(targets) == 1 and targets[0] >= 0:
+            group_of[i] = targets[0]
+        elif v.scope is not None:
+            group_of[i] = group(box_of(v.scope))
+        elif len(targets) > 1:
+            key = tuple(targets)
+            k = leaf_group.get(key)
+            if k is None:
+                k = leaf_group[key] = len(groups)
+                groups.append(Group("", None, None))
+            group_of[i] = k
+    group_of, groups = _summarise(g, group_of, groups, highlighted)
+    units = sum(1 for k in group_of if k < 0) + len(groups)
+    if units > max_nodes:
+        unscoped = sum(1 for v in g.nodes if v.scope is None and v.op)
+        raise GraphTooLarge(
+            f"collapse={collapse!r} still draws {units} boxes and nodes, more than "
+            f"max_nodes={max_nodes} ({unscoped} computed nodes have no autograd.scope): "
+            f"collapse at a coarser level such as collapse='layer', or draw a neighbourhood "
+            f"with focus=<a Value>, depth=<k>"
+        )
+    return group_of, groups
+
+
+def _summarise(
+    g: Graph, group_of: list[int], groups: list[Group], highlighted: list[bool] | None
+) -> tuple[list[int], list[Group]]:
+    """Count each box's members, ops, leaves and outputs; a box of one leaf becomes a node again."""
+    for i, k in enumerate(group_of):
+        if k < 0:
+            continue
+        b = groups[k]
+        v = g.nodes[i]
+        b.members += 1
+        if v.op:
+            b.ops[v.op] += 1
+        else:
+            b.leaves += 1
+        grad = as_float(v.grad)
+        if highlighted is not None and highlighted[i]:
+            b.highlighted = True
+        if abs(grad) > b.top_grad:
+            b.top_grad = abs(grad)
+        b.lo = min(b.lo, v.data)
+        b.hi = max(b.hi, v.data)
+    users = g.users
+    for i, k in enumerate(group_of):
+        if k >= 0 and any(group_of[u] != k for u in users[i]):
+            groups[k].outputs += 1
+    # A leaf box with a single member says less than the leaf itself.
+    singles = {k for k, b in enumerate(groups) if b.scope is None and b.members == 1}
+    if not singles:
+        return group_of, groups
+    renumber: dict[int, int] = {}
+    kept: list[Group] = []
+    for k, b in enumerate(groups):
+        if k not in singles:
+            renumber[k] = len(kept)
+            kept.append(b)
+    return [renumber.get(k, -1) for k in group_of], kept
+
+
+# ---- scopes ---------------------------------------------------------------------------------
+
+
+def at_level(s: Scope, collapse: str | int) -> Scope:
+    """The scope whose box holds the nodes made in `s`, when folding at level `collapse`.
+
+    "neuron" is the innermost scope itself; "layer" is the innermost scope with an owner (the
+    module that made the node: nn passes owner=self, and a neuron's scope has none), or the
+    outermost scope when none has an owner; an int k is the scope k deep, or `s` if shallower.
+    """
+    chain = scope_chain(s)
+    if collapse == "neuron":
+        return chain[-1]
+    if collapse == "layer":
+        owned = [c for c in chain if c.owner is not None]
+        return owned[-1] if owned else chain[0]
+    assert isinstance(collapse, int)
+    return chain[min(collapse, len(chain)) - 1]
+
+
+def scope_chain(s: Scope | None) -> list[Scope]:
+    """The scopes from the outermost down to `s`."""
+    chain = []
+    while s is not None:
+        chain.append(s)
+        s = s.parent
+    chain.reverse()
+    return chain
+
+
+def cluster_title(s: Scope) -> str:
+    """The scope's own name, and the type of the module that owns it."""
+    return s.name + ("" if s.owner is None else f" ({type(s.owner).__name__})")
+
+
+def scope_title(s: Scope) -> str:
+    """The scope's whole path, for a box that sits outside its parents' frames."""
+    return " / ".join((*s.path[:-1], cluster_title(s)))
