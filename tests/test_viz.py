@@ -185,6 +185,23 @@ def test_edge_labels_are_the_local_derivatives_and_flow_adds_what_backward_passe
     assert all("label" not in a for _, h, a in edges if h.endswith("_op"))
 
 
+def test_edge_labels_use_the_rule_a_node_was_built_with() -> None:
+    twice = ag.defop("viz_scaled", lambda a: 2.0 * a, lambda out, a: (2.0,))
+    x = Value(1.5, "x")
+    y = twice(x)
+    y.label = "y"
+    y.backward()
+    ag.unregister("viz_scaled")
+    ag.defop("viz_scaled", lambda a: 3.0 * a, lambda out, a: (3.0,))  # same name, new rule
+    try:
+        nodes, edges = parse(to_dot(y, highlight=x))
+    finally:
+        ag.unregister("viz_scaled")
+    assert ("v0", "v1_op") in [(t, h) for t, h, _ in edges]
+    assert [a for t, h, a in edges if h == "v1_op"][0].startswith("label=<<B>&#215;2</B>>")
+    assert "∂y/∂x = 2 = 2" in text(nodes["legend"]) and x.grad == 2.0
+
+
 def test_a_repeated_operand_gets_one_edge_per_slot() -> None:
     x = Value(3.0, "x")
     y = x * x

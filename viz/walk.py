@@ -1,7 +1,7 @@
 """A read-only view of a computation graph, built from public attributes only.
 
 The visualiser never touches engine internals: it reads `data`, `grad`, `label`, `op`,
-`parents` and `scope`, as a user could. The one exception is `count_nodes`, which must not
+`rule`, `parents` and `scope`, as a user could. The one exception is `count_nodes`, which must not
 change the graph it refuses to draw (see there). Every walk is iterative and keys on identity, so a
 graph of a million nodes needs no deeper Python stack than a graph of three.
 """
@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from autograd import OPS, Value
+from autograd import Value
 
 
 @dataclass
@@ -45,12 +45,12 @@ class Graph:
         return self._users
 
     def local_derivatives(self, i: int) -> list[float] | None:
-        """d node_i / d operand_j for each operand slot j, from the op's rule; None if unknown."""
+        """d node_i / d operand_j for each operand slot j, from the rule the node was made with."""
         v = self.nodes[i]
-        op = OPS.get(v.op)
-        if op is None or not self.parents[i]:
+        rule = v.rule  # not OPS[v.op]: an op may have been redefined since, as backward knows
+        if rule is None or not self.parents[i]:
             return None
-        local = op.df(v.data, *[self.nodes[p].data for p in self.parents[i]])
+        local = rule.df(v.data, *[self.nodes[p].data for p in self.parents[i]])
         return [as_float(d) for d in local]
 
 
