@@ -3,6 +3,8 @@
 from typing import TYPE_CHECKING
 
 from .anomaly import AnomalyError
+from .backward_check import check_backward
+from .backward_report import BackwardReport
 from .compat import AUTOGRAD, module_getattr
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .custom import OpFunction, defop, unregister
@@ -22,6 +24,7 @@ from .value import Value, apply, dot, sum
 __all__ = [
     "OPS",
     "AnomalyError",
+    "BackwardReport",
     "Explanation",
     "GradcheckError",
     "KinkError",
@@ -32,6 +35,7 @@ __all__ = [
     "Value",
     "apply",
     "backward",
+    "check_backward",
     "defop",
     "derivative",
     "detect_anomaly",

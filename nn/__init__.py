@@ -14,6 +14,7 @@ from autograd.compat import NN, module_getattr
 
 from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .batch import as_batch, data_array, grad_array, to_values
+from .check import check_backward
 from .layers import Dense
 from .losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy, clip
 from .mlp import MLP, Layer, Neuron
@@ -43,6 +44,7 @@ __all__ = [
     "Tanh",
     "accuracy",
     "as_batch",
+    "check_backward",
     "clip",
     "data_array",
     "fit",

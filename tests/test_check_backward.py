@@ -1,0 +1,735 @@
+"""check_backward grades a hand-written numpy backward: the right one passes, each mistake is caught.
+
+The oracle is independent of the engine: nn.reference's hand-derived backward. For every class
+there, the correct class passes, the engine's correct arrays equal the reference's to rounding,
+and each deliberately broken copy (a subclass whose backward makes one mistake) is caught in
+exactly the attribute and the entries where its arrays differ from the reference's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Value
+from autograd.backward_check import random_dvalues
+from nn import check_backward
+from nn import reference as R
+
+# ---- inputs ----
+
+
+def _inputs(n: int = 5, k: int = 4, seed: int = 1) -> np.ndarray:
+    """Standard normal inputs with two exact zeros, where ReLU's derivative must take a side."""
+    x = np.random.default_rng(seed).standard_normal((n, k))
+    x[0, 1] = x[2, 3] = 0.0
+    return x
+
+
+def _probabilities(n: int = 5, k: int = 3, seed: int = 2) -> np.ndarray:
+    """Softmax rows, well inside the book's clip [1e-7, 1 - 1e-7], which its backward ignores."""
+    z = np.random.default_rng(seed).standard_normal((n, k))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+X = _inputs()
+P = _probabilities()
+Y = np.array([0, 2, 1, 1, 0])
+P_BINARY = 1 / (1 + np.exp(-_inputs(seed=3)))
+Y_BINARY = (np.random.default_rng(4).random((5, 4)) > 0.5).astype(np.float64)
+Y_REGRESSION = np.random.default_rng(5).standard_normal((5, 4))
+LOGITS_SQUARE = np.random.default_rng(6).standard_normal((3, 3))
+Y_ONE_HOT = np.eye(3)[[2, 0, 2]]
+
+
+# ---- the broken copies: each backward makes one mistake ----
+
+
+def _dense_transpose(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dweights = dvalues.T @ self.inputs  # (n_neurons, n_inputs): the transpose
+
+
+def _dense_wrong_axis(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dbiases = np.sum(dvalues, axis=1, keepdims=True)  # over the neurons, not the samples
+
+
+def _dense_extra_n(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dweights = self.inputs.T @ dvalues / len(dvalues)  # a layer does not average
+
+
+def _dense_sign(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dinputs = -(dvalues @ self.weights.T)
+
+
+def _relu_less(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = dvalues.copy()
+    self.dinputs[self.inputs < 0] = 0  # lets the gradient through at exactly 0
+
+
+def _relu_sign(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = -dvalues.copy()
+    self.dinputs[self.inputs <= 0] = 0
+
+
+def _sigmoid_sign(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = dvalues * (self.output - 1) * self.output
+
+
+def _tanh_sign(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = dvalues * (self.output**2 - 1)
+
+
+def _softmax_rows(self: Any, dvalues: np.ndarray, jacobian: Callable[[np.ndarray], Any]) -> None:
+    self.dinputs = np.empty_like(dvalues)
+    for i, (p, d) in enumerate(zip(self.output, dvalues)):
+        self.dinputs[i] = jacobian(p.reshape(-1, 1)) @ d
+
+
+def _softmax_transpose(self: Any, dvalues: np.ndarray) -> None:
+    # p^T p (a 1 x 1 sum of squares) where the Jacobian needs the outer product p p^T
+    _softmax_rows(self, dvalues, lambda p: np.diagflat(p) - p.T @ p)
+
+
+def _softmax_wrong_axis(self: Any, dvalues: np.ndarray) -> None:
+    # the vectorised form p (d - sum(p d)), summed over the samples instead of each row
+    p = self.output
+    self.dinputs = p * (dvalues - np.sum(p * dvalues, axis=0, keepdims=True))
+
+
+def _softmax_sign(self: Any, dvalues: np.ndarray) -> None:
+    _softmax_rows(self, dvalues, lambda p: p @ p.T - np.diagflat(p))
+
+
+def _cce_missing_n(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = -np.eye(dvalues.shape[1])[y_true] / dvalues
+
+
+def _cce_sign(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = np.eye(dvalues.shape[1])[y_true] / dvalues / len(dvalues)
+
+
+def _cce_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    samples = dvalues.shape[1]  # counted along the classes
+    self.dinputs = -np.eye(dvalues.shape[1])[y_true] / dvalues / samples
+
+
+def _combined_missing_n(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = dvalues.copy()
+    self.dinputs[range(len(dvalues)), np.argmax(y_true, axis=1)] -= 1
+
+
+def _combined_sign(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    R.Activation_Softmax_Loss_CategoricalCrossentropy.backward(self, dvalues, y_true)
+    self.dinputs = -self.dinputs
+
+
+def _combined_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    y_true = np.argmax(y_true, axis=0)  # one-hot columns, not rows, to indices
+    self.dinputs = dvalues.copy()
+    self.dinputs[range(len(dvalues)), y_true] -= 1
+    self.dinputs = self.dinputs / len(dvalues)
+
+
+def _binary_missing_n(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    R.Loss_BinaryCrossentropy.backward(self, dvalues, y_true)
+    self.dinputs = self.dinputs * len(dvalues)
+
+
+def _binary_sign(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    R.Loss_BinaryCrossentropy.backward(self, dvalues, y_true)
+    self.dinputs = -self.dinputs
+
+
+def _binary_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    outputs = len(dvalues)  # counted along the samples
+    p = np.clip(dvalues, 1e-7, 1 - 1e-7)
+    self.dinputs = -(y_true / p - (1 - y_true) / (1 - p)) / outputs / len(dvalues)
+
+
+def _mse_missing_n(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = -2 * (y_true - dvalues) / len(dvalues[0])
+
+
+def _mse_sign(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = 2 * (y_true - dvalues) / len(dvalues[0]) / len(dvalues)
+
+
+def _mse_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = -2 * (y_true - dvalues) / len(dvalues) / len(dvalues)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One class of nn.reference, how to feed it, and which of the five mutations apply to it."""
+
+    make: Callable[[], Any]
+    inputs: np.ndarray
+    y_true: Any = None
+    # mutation -> (broken backward, the attribute it breaks, the mistake's name in the report)
+    mutations: dict[str, tuple[Callable[..., None], str, str]] | None = None
+    # mutation -> why it does not apply to this class
+    not_applicable: dict[str, str] | None = None
+
+
+MUTATIONS = ("transpose", "wrong axis", "/ n", "< for <=", "sign")
+NO_N = "a layer or an activation does not average: no / n in its backward"
+NO_COMPARISON = "no comparison in its backward"
+ELEMENTWISE = "an elementwise derivative has no transpose and no axis"
+
+CASES: dict[str, Case] = {
+    "Layer_Dense": Case(
+        lambda: R.Layer_Dense(4, 3, rng=7),
+        X,
+        mutations={
+            "transpose": (_dense_transpose, "dweights", "transpose"),
+            "wrong axis": (_dense_wrong_axis, "dbiases", "wrong axis"),
+            "/ n": (_dense_extra_n, "dweights", "extra / n"),
+            "sign": (_dense_sign, "dinputs", "sign"),
+        },
+        not_applicable={"< for <=": NO_COMPARISON},
+    ),
+    "Activation_ReLU": Case(
+        R.Activation_ReLU,
+        X,
+        mutations={
+            "< for <=": (_relu_less, "dinputs", "< for <="),
+            "sign": (_relu_sign, "dinputs", "sign"),
+        },
+        not_applicable={"transpose": ELEMENTWISE, "wrong axis": ELEMENTWISE, "/ n": NO_N},
+    ),
+    "Activation_Sigmoid": Case(
+        R.Activation_Sigmoid,
+        X,
+        mutations={"sign": (_sigmoid_sign, "dinputs", "sign")},
+        not_applicable={
+            "transpose": ELEMENTWISE,
+            "wrong axis": ELEMENTWISE,
+            "/ n": NO_N,
+            "< for <=": NO_COMPARISON,
+        },
+    ),
+    "Activation_Tanh": Case(
+        R.Activation_Tanh,
+        X,
+        mutations={"sign": (_tanh_sign, "dinputs", "sign")},
+        not_applicable={
+            "transpose": ELEMENTWISE,
+            "wrong axis": ELEMENTWISE,
+            "/ n": NO_N,
+            "< for <=": NO_COMPARISON,
+        },
+    ),
+    "Activation_Softmax": Case(
+        R.Activation_Softmax,
+        X,
+        mutations={
+            # neither result is a simple mutation of the correct array, so neither has a name
+            "transpose": (_softmax_transpose, "dinputs", ""),
+            "wrong axis": (_softmax_wrong_axis, "dinputs", ""),
+            "sign": (_softmax_sign, "dinputs", "sign"),
+        },
+        not_applicable={"/ n": NO_N, "< for <=": NO_COMPARISON},
+    ),
+    "Loss_CategoricalCrossentropy": Case(
+        R.Loss_CategoricalCrossentropy,
+        P,
+        Y,
+        mutations={
+            "/ n": (_cce_missing_n, "dinputs", "missing / n"),
+            "sign": (_cce_sign, "dinputs", "sign"),
+            # divides by the 3 classes instead of the 5 samples: yours is 5/3 times the correct
+            "wrong axis": (_cce_wrong_axis, "dinputs", "factor"),
+        },
+        not_applicable={"transpose": ELEMENTWISE, "< for <=": NO_COMPARISON},
+    ),
+    "Activation_Softmax_Loss_CategoricalCrossentropy": Case(
+        R.Activation_Softmax_Loss_CategoricalCrossentropy,
+        LOGITS_SQUARE,
+        Y_ONE_HOT,
+        mutations={
+            "/ n": (_combined_missing_n, "dinputs", "missing / n"),
+            "sign": (_combined_sign, "dinputs", "sign"),
+            "wrong axis": (_combined_wrong_axis, "dinputs", ""),
+        },
+        not_applicable={"transpose": ELEMENTWISE, "< for <=": NO_COMPARISON},
+    ),
+    "Loss_BinaryCrossentropy": Case(
+        R.Loss_BinaryCrossentropy,
+        P_BINARY,
+        Y_BINARY,
+        mutations={
+            "/ n": (_binary_missing_n, "dinputs", "missing / n"),
+            "sign": (_binary_sign, "dinputs", "sign"),
+            # divides by the 5 samples instead of the 4 outputs
+            "wrong axis": (_binary_wrong_axis, "dinputs", "factor"),
+        },
+        not_applicable={"transpose": ELEMENTWISE, "< for <=": "its clip is not differentiated"},
+    ),
+    "Loss_MeanSquaredError": Case(
+        R.Loss_MeanSquaredError,
+        X,
+        Y_REGRESSION,
+        mutations={
+            "/ n": (_mse_missing_n, "dinputs", "missing / n"),
+            "sign": (_mse_sign, "dinputs", "sign"),
+            "wrong axis": (_mse_wrong_axis, "dinputs", "factor"),
+        },
+        not_applicable={"transpose": ELEMENTWISE, "< for <=": NO_COMPARISON},
+    ),
+}
+
+MUTANTS = [(name, mutation) for name, case in CASES.items() for mutation in (case.mutations or {})]
+
+
+def _reference_run(layer: Any, case: Case, dvalues: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The gradients that `layer`'s own backward stores, fed as check_backward feeds it."""
+    if case.y_true is None:
+        layer.forward(case.inputs)
+        layer.backward(dvalues)
+    else:
+        layer.forward(case.inputs, case.y_true)
+        received = getattr(layer, "output", case.inputs)
+        layer.backward(received, case.y_true)
+    return {
+        k: np.asarray(v) for k, v in vars(layer).items() if k in ("dweights", "dbiases", "dinputs")
+    }
+
+
+def _dvalues(case: Case) -> np.ndarray | None:
+    if case.y_true is not None:
+        return None
+    layer = case.make()
+    layer.forward(case.inputs)
+    return random_dvalues(np.shape(layer.output), 0)
+
+
+def test_every_mutation_is_either_applied_or_said_not_to_apply() -> None:
+    for name, case in CASES.items():
+        covered = set(case.mutations or {}) | set(case.not_applicable or {})
+        assert covered == set(MUTATIONS), name
+        assert not set(case.mutations or {}) & set(case.not_applicable or {}), name
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_reference_class_passes_and_its_gradients_are_the_engines(name: str) -> None:
+    case = CASES[name]
+    report = check_backward(case.make(), case.inputs, y_true=case.y_true)
+    assert report.ok, str(report)
+    assert bool(report) is True
+    expected = _reference_run(case.make(), case, _dvalues(case))
+    assert {c.name for c in report.checks} == set(expected)
+    for c in report.checks:
+        # the hand-derived arrays against the engine's (or, in a fallback, central differences):
+        # both are right, so they agree to rounding, or to the difference's truncation
+        tol = 1e-12 if report.method == "engine" else 1e-6
+        np.testing.assert_allclose(c.correct, expected[c.name], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(("name", "mutation"), MUTANTS)
+def test_each_mutation_is_caught_in_its_attribute_and_entries_and_named(
+    name: str, mutation: str
+) -> None:
+    case = CASES[name]
+    assert case.mutations is not None
+    backward, attribute, mistake = case.mutations[mutation]
+    base = type(case.make())
+    broken = type(f"{base.__name__}_{mutation}", (base,), {"backward": backward})
+
+    def make() -> Any:
+        layer = case.make()
+        layer.__class__ = broken
+        return layer
+
+    report = check_backward(make(), case.inputs, y_true=case.y_true)
+    assert not report.ok
+    assert report.wrong == [attribute], str(report)
+    check = report[attribute]
+    d = _dvalues(case)
+    right = _reference_run(case.make(), case, d)[attribute]
+    yours = _reference_run(make(), case, d)[attribute]
+    if yours.shape != right.shape:
+        assert check.problem == "shape"
+    else:
+        differs = np.abs(yours - right) > 1e-9 * np.abs(right).max()
+        assert check.problem == "values"
+        np.testing.assert_array_equal(check.wrong, differs)
+        first = tuple(int(i) for i in np.argwhere(differs)[0])
+        assert f"{attribute}[{','.join(map(str, first))}]" in str(report)
+    assert check.mistake == mistake, str(report)
+
+
+# ---- the report ----
+
+
+class ExactDense:
+    """The book's dense layer (forward and backward written as the book derives them)."""
+
+    def __init__(self, weights: np.ndarray, biases: np.ndarray) -> None:
+        self.weights, self.biases = weights, biases
+
+    def forward(self, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.output = np.dot(inputs, self.weights) + self.biases
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        self.dweights = np.dot(self.inputs.T, dvalues)
+        self.dbiases = np.sum(dvalues, axis=0, keepdims=True)
+        self.dinputs = np.dot(dvalues, self.weights.T)
+
+
+class TransposedDense(ExactDense):
+    def backward(self, dvalues: np.ndarray) -> None:
+        super().backward(dvalues)
+        self.dweights = np.dot(dvalues.T, self.inputs)
+
+
+class SignDense(ExactDense):
+    def backward(self, dvalues: np.ndarray) -> None:
+        super().backward(dvalues)
+        self.dinputs = np.dot(-dvalues, self.weights.T)
+
+
+# Numbers with few binary digits: every product and sum below is exact, so the report's numbers
+# are the same on every machine, whatever order BLAS adds in.
+W_EXACT = np.array([[0.5, -1.0, 0.25], [2.0, 0.75, -0.5]])
+B_EXACT = np.array([[0.0, 0.5, -0.25]])
+X_EXACT = np.array([[1.0, 2.0], [-0.5, 0.25]])
+D_EXACT = np.array([[1.0, -0.5, 0.25], [0.5, 2.0, -1.0]])
+
+
+def test_a_missing_transpose_gets_this_report() -> None:
+    report = check_backward(TransposedDense(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    assert str(report) == (
+        "TransposedDense.backward is wrong in dweights (dbiases and dinputs are right).\n"
+        "\n"
+        "dweights: WRONG: dweights has shape (3, 2), expected (2, 3): a missing transpose?\n"
+        "  (the gradient of weights has the shape of weights)\n"
+        "  Recognised: yours is the transpose of the correct dweights: a missing (or extra) transpose.\n"
+        "  Where the correct dweights[0,0] comes from:\n"
+        "    dL/dweights[0,0] = 0.75, the sum over 2 paths from L:\n"
+        "      via output[0,0]: dvalues[0,0] · inputs[0,0] = 1 · 1 = 1\n"
+        "      via output[1,0]: dvalues[1,0] · inputs[1,0] = 0.5 · (-0.5) = -0.25\n"
+        "      sum: 1 - 0.25 = 0.75\n"
+        "\n"
+        "dbiases: OK (3 entries)\n"
+        "dinputs: OK (4 entries)\n"
+        "\n"
+        "L = sum(output * dvalues) with your dvalues, so dL/doutput = dvalues, and backward(dvalues) must\n"
+        "give dL/d of each input and parameter.\n"
+        "The correct gradients are the engine's, from your forward run on Values; an entry counts as right\n"
+        "within 16 ulps (float64) of the size of the terms that make it."
+    )
+
+
+def test_the_report_is_truthy_only_when_every_gradient_is_right() -> None:
+    right = check_backward(ExactDense(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    wrong = check_backward(SignDense(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    assert right and right.ok and right.wrong == []
+    assert not wrong and not wrong.ok and wrong.wrong == ["dinputs"]
+    assert repr(wrong) == str(wrong)
+    with pytest.raises(KeyError, match="no gradient named 'dfoo'"):
+        wrong["dfoo"]
+
+
+def test_the_correct_arrays_are_the_hand_derived_ones() -> None:
+    report = check_backward(ExactDense(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    # every number here is exact, so the engine's sums are exact too
+    np.testing.assert_array_equal(report["dweights"].correct, X_EXACT.T @ D_EXACT)
+    np.testing.assert_array_equal(report["dbiases"].correct, D_EXACT.sum(axis=0, keepdims=True))
+    np.testing.assert_array_equal(report["dinputs"].correct, D_EXACT @ W_EXACT.T)
+
+
+def test_default_dvalues_are_standard_normal_from_the_seed() -> None:
+    layer = ExactDense(W_EXACT, B_EXACT)
+    check_backward(layer, X_EXACT, rng=3)
+    d = np.random.default_rng(3).standard_normal((2, 3))
+    np.testing.assert_array_equal(layer.dinputs, d @ W_EXACT.T)
+    check_backward(layer, X_EXACT, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(layer.dinputs, d @ W_EXACT.T)
+
+
+def test_an_entry_off_by_a_millionth_is_caught_and_rounding_is_not() -> None:
+    class Off(ExactDense):
+        def backward(self, dvalues: np.ndarray) -> None:
+            super().backward(dvalues)
+            self.dweights[1, 2] *= 1 + 1e-6
+            self.dinputs = np.nextafter(self.dinputs, np.inf)  # one ulp up, everywhere
+
+    report = check_backward(Off(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    assert report.wrong == ["dweights"]
+    assert report["dweights"].n_wrong == 1 and report["dweights"].first_wrong() == (1, 2)
+
+
+# ---- nnfs.init(): float32 np.dot ----
+
+
+def test_after_nnfs_init_the_books_float32_layer_passes_and_np_dot_stays_patched(
+    nnfs_init: None,
+) -> None:
+    patched = np.dot
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 4)).astype(np.float32)
+    layer = ExactDense(0.01 * np.random.randn(4, 3), np.zeros((1, 3)))  # float32, as the book's
+    assert layer.weights.dtype == np.float32
+    report = check_backward(layer, x)
+    assert report.ok, str(report)
+    assert report.precision == "float32"
+    assert layer.dweights.dtype == np.float32  # the learner's arrays are their own float32 ones
+    assert np.dot is patched
+    broken = check_backward(TransposedDense(layer.weights, layer.biases), x)
+    assert broken.wrong == ["dweights"] and broken["dweights"].mistake == "transpose"
+
+
+def test_numpy_and_value_are_restored_even_when_the_forward_fails_on_values() -> None:
+    saved = np.dot, np.asarray, np.array
+    value_methods = dict(vars(Value))
+
+    class FloatBuffer:
+        def forward(self, inputs: np.ndarray) -> None:
+            self.inputs = inputs
+            self.output = np.zeros(inputs.shape)
+            self.output[:] = inputs * 3.0  # a Value does not fit in a float array
+
+        def backward(self, dvalues: np.ndarray) -> None:
+            self.dinputs = 3.0 * dvalues
+
+    report = check_backward(FloatBuffer(), X)
+    assert report.ok and report.method == "central differences"
+    assert "could not run on Values" in report.reason
+    assert (np.dot, np.asarray, np.array) == saved
+    assert dict(vars(Value)) == value_methods  # the comparisons lent for the run are gone
+
+
+# ---- the fallback to central differences ----
+
+
+class BufferedReLU:
+    """ReLU written into a float buffer, so that it cannot run on Values."""
+
+    def forward(self, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.output = np.zeros(inputs.shape)
+        np.maximum(0, inputs, out=self.output)
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        self.dinputs = dvalues.copy()
+        self.dinputs[self.inputs <= 0] = 0
+
+
+def test_the_fallback_accepts_either_side_of_a_kink_and_says_so() -> None:
+    report = check_backward(BufferedReLU(), X)
+    assert report.ok and report.method == "central differences"
+    kinks = report["dinputs"].kinks
+    assert [(k.index, k.side) for k in kinks] == [((0, 1), "left"), ((2, 3), "left")]
+    assert "dinputs[0,1] sits on a kink" not in str(report)  # the note names the input
+    assert "inputs[0,1] sits on a kink (left slope 0, right slope" in str(report)
+
+
+def test_the_fallback_catches_a_sign_and_names_the_first_wrong_entry() -> None:
+    class Wrong(BufferedReLU):
+        def backward(self, dvalues: np.ndarray) -> None:
+            super().backward(dvalues)
+            self.dinputs = -self.dinputs
+
+    report = check_backward(Wrong(), X)
+    assert report.wrong == ["dinputs"] and report["dinputs"].mistake == "sign"
+    assert "The first wrong entry is dinputs[0,0]" in str(report)
+    assert "central differences of your forward on floats" in str(report)
+
+
+# ---- randomness and regularisation ----
+
+
+class BookDropout:
+    """Dropout as the book draws it: a scaled binomial mask from numpy's global generator."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = 1 - rate
+
+    def forward(self, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.binary_mask = np.random.binomial(1, self.rate, size=inputs.shape) / self.rate
+        self.output = inputs * self.binary_mask
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        self.dinputs = dvalues * self.binary_mask
+
+
+def test_dropout_sees_one_mask_and_the_global_generator_moves_as_after_one_forward() -> None:
+    np.random.seed(11)
+    report = check_backward(BookDropout(0.5), X)
+    after_check = np.random.random()
+    np.random.seed(11)
+    BookDropout(0.5).forward(X)
+    assert report.ok and report.method == "engine"
+    assert np.random.random() == after_check
+
+
+class RegularisedDense(ExactDense):
+    """The book's chapter 14 dense layer: the regularisers' gradients join dweights and dbiases."""
+
+    def __init__(self, weights: np.ndarray, biases: np.ndarray, l1: float, l2: float) -> None:
+        super().__init__(weights, biases)
+        self.weight_regularizer_l1, self.weight_regularizer_l2 = l1, l2
+        self.bias_regularizer_l1, self.bias_regularizer_l2 = l1, l2
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        super().backward(dvalues)
+        for param in ("weights", "biases"):
+            a = getattr(self, param)
+            d_l1 = np.ones_like(a)
+            d_l1[a < 0] = -1  # the book's sign, with +1 at exactly 0
+            extra = self.weight_regularizer_l1 * d_l1 + 2 * self.weight_regularizer_l2 * a
+            setattr(self, "d" + param, getattr(self, "d" + param) + extra)
+
+
+def test_the_books_regularisation_loss_joins_l_and_its_l1_side_at_zero_is_checked() -> None:
+    w = W_EXACT.copy()
+    w[0, 1] = 0.0  # the L1 derivative must take the book's side here
+    layer = RegularisedDense(w, B_EXACT, l1=0.25, l2=0.5)
+    report = check_backward(layer, X_EXACT, D_EXACT)
+    assert report.ok, str(report)
+    assert "regularisation loss" in str(report)
+    np.testing.assert_array_equal(
+        report["dweights"].correct, X_EXACT.T @ D_EXACT + 0.25 * np.where(w < 0, -1, 1) + w
+    )
+
+    class LessOrEqual(RegularisedDense):
+        def backward(self, dvalues: np.ndarray) -> None:
+            ExactDense.backward(self, dvalues)
+            for param in ("weights", "biases"):
+                a = getattr(self, param)
+                d_l1 = np.ones_like(a)
+                d_l1[a <= 0] = -1
+                extra = self.weight_regularizer_l1 * d_l1 + 2 * self.weight_regularizer_l2 * a
+                setattr(self, "d" + param, getattr(self, "d" + param) + extra)
+
+    broken = check_backward(LessOrEqual(w, B_EXACT, 0.25, 0.5), X_EXACT, D_EXACT)
+    assert broken.wrong == ["dweights", "dbiases"]  # biases has a 0 too
+    assert broken["dweights"].mistake == "< for <="
+    np.testing.assert_array_equal(np.argwhere(broken["dweights"].wrong), [[0, 1]])
+
+
+# ---- plain functions: ag.check_backward ----
+
+
+def test_plain_functions_are_graded_per_input_named_after_forwards_parameters() -> None:
+    def forward(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return np.tanh(x @ w)
+
+    def backward(dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dz = dout * (1 - np.tanh(X_EXACT @ W_EXACT) ** 2)
+        return dz @ W_EXACT.T, X_EXACT.T @ dz
+
+    def wrong(dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dx, dw = backward(dout)
+        return dx, dw.T[:, ::-1].T  # columns swapped
+
+    report = ag.check_backward(forward, backward, X_EXACT, W_EXACT)
+    assert report.ok and [c.name for c in report.checks] == ["dx", "dw"]
+    bad = ag.check_backward(forward, wrong, X_EXACT, W_EXACT)
+    assert bad.wrong == ["dw"] and bad.title == "wrong"
+
+
+def test_a_single_input_function_may_return_one_array() -> None:
+    report = ag.check_backward(np.exp, lambda d: d * np.exp(X), X)
+    assert report.ok and [c.name for c in report.checks] == ["dx"]  # np.exp's parameter is x
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: ag.check_backward(np.exp, lambda d: (d, d), X), TypeError, "one array per input"),
+        (lambda: ag.check_backward(np.exp, np.exp), ValueError, "at least one input"),
+        (
+            lambda: ag.check_backward(np.exp, np.exp, "abc"),
+            TypeError,
+            "real numbers, got dtype <U3",
+        ),
+        (lambda: ag.check_backward(np.exp, np.exp, [1.0, np.nan]), ValueError, "inf or nan"),
+        (
+            lambda: ag.check_backward(np.exp, np.exp, X, dvalues=X[:2]),
+            ValueError,
+            "dvalues has shape",
+        ),
+        (lambda: check_backward(object(), X), TypeError, "has no forward()"),
+        (
+            lambda: check_backward(R.Loss_MeanSquaredError(), X),
+            TypeError,
+            "pass it as check_backward",
+        ),
+        (
+            lambda: check_backward(R.Loss_MeanSquaredError(), X, X, y_true=X),
+            TypeError,
+            "leave dvalues out",
+        ),
+        (lambda: check_backward(R.Activation_ReLU(), X, X[:2]), ValueError, "dvalues has shape"),
+    ],
+)
+def test_bad_calls_name_the_entry_point_and_the_problem(
+    call: Callable[[], Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_forward_that_stores_no_output_is_told_so() -> None:
+    class NoOutput:
+        def forward(self, inputs: np.ndarray) -> np.ndarray:
+            return inputs
+
+        def backward(self, dvalues: np.ndarray) -> None:
+            self.dinputs = dvalues
+
+    with pytest.raises(TypeError, match=r"NoOutput.forward must store self.output"):
+        check_backward(NoOutput(), X)
+
+
+def test_a_missing_gradient_is_reported_as_missing() -> None:
+    class NoBiases(ExactDense):
+        def backward(self, dvalues: np.ndarray) -> None:
+            self.dweights = np.dot(self.inputs.T, dvalues)
+            self.dinputs = np.dot(dvalues, self.weights.T)
+
+    report = check_backward(NoBiases(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    assert report.wrong == ["dbiases"] and report["dbiases"].problem == "missing"
+    assert "dbiases: MISSING: your backward did not set it." in str(report)
+
+
+def test_a_forward_that_computes_otherwise_on_values_is_checked_by_central_differences() -> None:
+    class Moody:
+        def forward(self, inputs: np.ndarray) -> None:
+            self.output = inputs * (2.0 if inputs.dtype == object else 3.0)
+
+        def backward(self, dvalues: np.ndarray) -> None:
+            self.dinputs = 3.0 * dvalues
+
+    report = check_backward(Moody(), X)
+    assert report.ok and report.method == "central differences"
+    assert report.reason == "your forward computed other numbers on Values than on floats"
+
+
+@pytest.mark.parametrize("scale", [0.1, 10.0])
+@pytest.mark.parametrize("n", [1, 300])
+def test_correct_backwards_pass_at_any_batch_size_and_scale(n: int, scale: float) -> None:
+    # Saturated sigmoids and tanhs (scale 10) and BLAS sums over 300 samples: the tolerance
+    # covers rounding, whatever the order of the sums and the formula of the derivative.
+    rng = np.random.default_rng(n)
+    x = scale * rng.standard_normal((n, 6))
+    for layer in (R.Layer_Dense(6, 5, rng=1), R.Activation_Sigmoid(), R.Activation_Tanh()):
+        report = check_backward(layer, x, rng=n)
+        assert report.ok and report.method == "engine", str(report)
+    z = np.exp(x - x.max(axis=1, keepdims=True))
+    p = np.clip(z / z.sum(axis=1, keepdims=True), 1e-6, 1 - 1e-6)  # inside the book's clip
+    report = check_backward(R.Loss_CategoricalCrossentropy(), p, y_true=rng.integers(0, 6, n))
+    assert report.ok and report.method == "engine", str(report)
