@@ -58,8 +58,9 @@ from typing import Any
 import numpy as np
 
 from .backward_report import BackwardReport, Context, GradientCheck, Kink, recognise
-from .explain import Explanation, _num, _plural, _wrap_factor, explain
+from .explain import Explanation, _plural, _sum_terms, _wrap_factor, explain
 from .graph import grad, topological_order
+from .names import number_text as _num
 from .ops import OPS
 from .value import Value, dot
 
@@ -228,11 +229,7 @@ def chain_text(e: Explanation) -> str:
         together = math.fsum(p.product for p in rest)
         lines.append(f"  ... and {_plural(len(rest), 'more path')}, together {_num(together)}")
     elif e.count > 1:
-        terms = _num(e.paths[0].product) + "".join(
-            f" - {_num(-p.product)}" if p.product < 0 else f" + {_num(p.product)}"
-            for p in e.paths[1:]
-        )
-        lines.append(f"  sum: {terms} = {_num(e.total)}")
+        lines.append(f"  sum: {_sum_terms([p.product for p in e.paths])} = {_num(e.total)}")
     return "\n".join(lines)
 
 
@@ -353,7 +350,7 @@ def _scales(root: Value) -> dict[Value, float]:
         # shows x^(2 - 1) where it would show 2·x
         operands = v._args
         datas = [_number(a) for a in operands]
-        df = OPS[v.op].df
+        df = (v.rule or OPS[v.op]).df  # the rule the node was built with
         local = df(v.data, *datas)
         moved = df(v.data * (1 + DELTA), *[x * (1 + DELTA) for x in datas])
         for a, d, m in zip(operands, local, moved):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .explain import _num
+from .names import number_text as _num
 
 WORST_SHOWN = 5  # rows in the table of the worst entries
 WIDTH = 100  # the report's sentences are wrapped to this many characters
