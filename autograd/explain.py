@@ -6,10 +6,11 @@ lists those paths with every factor named and valued, as the seed notebook does 
 
     d Loss/d w0 = d Loss/d ReLU · d ReLU/d sum · d sum/d mul · d mul/d w0 = 2·6 · 1 · 1 · 1 = 12
 
-Every factor comes from the rule each node was made with (`v.rule.df`), applied to the nodes' numbers, so an
-explanation needs no backward pass and never disagrees with one: its total is accumulated in
-the same order as `backward()` accumulates `wrt.grad`, so the two are equal to the last bit
-(when `wrt.grad` started from 0).
+Every factor comes from the rule each node was made with (`v.rule.df`), applied to the nodes'
+numbers, so an explanation needs no backward pass and never disagrees with one: its total is
+accumulated in the same order as `backward()` accumulates `wrt.grad` (nodes root first, a
+node's operands in order, a dot's pair by pair as `ops.dot_order` says), so the two are equal
+to the last bit (when `wrt.grad` started from 0).
 
 Paths are counted, never chased one by one, unless they are few: the number of paths through a
 node is a dynamic programme over the topological order (Python ints, so the count is exact even
@@ -28,9 +29,10 @@ from typing import Any
 from .graph import reverse_topological_order
 from .names import node_name
 from .names import number_text as _num
-from .ops import data, dot_partner
+from .ops import OPS, data, dot_order, dot_partner
 from .value import Value
 
+DOT = OPS["dot"]
 MAX_PATHS = 50  # more paths than this are grouped rather than listed
 MAX_LENGTH = 50  # so are paths with more edges than this
 MAX_TERMS = 10  # a sum with more terms than this is printed as its total only
@@ -346,7 +348,9 @@ def explain(
         d = _local_derivatives(v)
         if listing:
             local[v] = d
-        for i, a in enumerate(v._args):
+        args = v._args
+        for i in dot_order(len(args)) if v._rule is DOT else range(len(args)):
+            a = args[i]
             if type(a) is float or a not in down:
                 continue
             contribution = g * d[i]

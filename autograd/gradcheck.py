@@ -2,7 +2,8 @@
 
 The analytic gradient comes from one backward pass over the recorded graph. The numeric one is
 the central difference (f(x + eps) - f(x - eps)) / 2 eps, computed on fresh plain Values, one
-input at a time. They must agree within |analytic - numeric| <= atol + rtol |numeric|
+input at a time. The division is by the step actually taken, (x + eps) - (x - eps): at x = 1e10
+floats are 2e-6 apart, so x ± eps rounds and the step is not 2 eps. They must agree within |analytic - numeric| <= atol + rtol |numeric|
 (PyTorch's defaults: eps 1e-6, atol 1e-5, rtol 1e-3).
 
 Kinks. A central difference that straddles a point where an op is not differentiable (relu at 0)
@@ -243,9 +244,14 @@ def gradcheck_report(
 
     rows = []
     for i, x in enumerate(xs):
+        if x + eps == x - eps:
+            raise ValueError(
+                f"gradcheck eps={eps:g} is below the spacing of floats at input {names[i]} = "
+                f"{x!r}, so x + eps == x - eps; use an eps of at least {math.ulp(x):.3g}"
+            )
         plus = _evaluate(f, xs, i, x + eps)
         minus = _evaluate(f, xs, i, x - eps)
-        numeric = (plus - minus) / (2.0 * eps)
+        numeric = (plus - minus) / ((x + eps) - (x - eps))  # the step taken, not 2 eps (see top)
         rows.append(Row(names[i], x, analytic[i], numeric, atol, rtol))
 
     report = GradcheckReport(out.data, rows, eps, atol, rtol)
@@ -258,8 +264,9 @@ def gradcheck_report(
         if r.status == "ok" or not reachable[i]:
             continue
         r.kinks = reachable[i]
-        r.left = (out.data - _evaluate(f, xs, i, xs[i] - eps)) / eps
-        r.right = (_evaluate(f, xs, i, xs[i] + eps) - out.data) / eps
+        x = xs[i]
+        r.left = _slope(out.data - _evaluate(f, xs, i, x - eps), x - (x - eps))
+        r.right = _slope(_evaluate(f, xs, i, x + eps) - out.data, (x + eps) - x)
     return report
 
 
@@ -361,6 +368,11 @@ def _evaluate(f: Callable[..., Value], xs: list[float], i: int, xi: float) -> fl
     with enable_grad():
         args = [Value(xi if j == i else x) for j, x in enumerate(xs)]
         return _call(f, args).data
+
+
+def _slope(rise: float, run: float) -> float:
+    """rise / run, or nan when rounding left no step on this side (x - eps == x at large x)."""
+    return rise / run if run else math.nan
 
 
 def _number(d: Any) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import context
 from .context import enable_grad
-from .ops import OPS
+from .ops import OPS, dot_order
 from .value import Value, real
 
 DOT = OPS["dot"]
@@ -108,7 +108,9 @@ def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -
                 from .anomaly import backward_anomaly
 
                 backward_anomaly(v, g, local, roots)
-            for a, d in zip(args, local):
+            slots = dot_order(len(args)) if v._rule is DOT else range(len(args))
+            for i in slots:  # a dot adds w_1, x_1, w_2, ... as the fast path above does
+                a, d = args[i], local[i]
                 if type(a) is float:
                     continue
                 if create_graph and type(a.grad) is float and a.grad == 0.0:

@@ -10,6 +10,7 @@ Floats follow IEEE-754 as numpy does: log(0) = -inf, log(-1) = nan, exp(1000) = 
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -190,12 +191,16 @@ register(Op("neg", operator.neg, lambda out, a: (-1.0,), "f(a) = -a; df/da = -1"
 
 
 def _pow_df(out: Scalar, a: Scalar, b: Scalar) -> tuple[Scalar, Scalar]:
-    # d/db of 0 ** b is 0 for b > 0 (the limit), where out * log(a) would give 0 * -inf = nan.
-    db = 0.0 if data(a) == 0.0 else out * log(a)
-    # a ** 0 is 1 for every a, so df/da is 0, where b * a^(b - 1) would give 0 * inf = nan at
-    # a = 0. Only a number exponent takes this shortcut: a Value exponent keeps its graph.
-    da = 0.0 if type(b) is float and b == 0.0 else b * pow_(a, b - 1.0)
-    return da, db
+    # The masks are PyTorch's (float64), and they give one number whether the operands are floats
+    # (backward) or Values (create_graph). d/db = a^b ln a is 0 * -inf = nan at a = 0, where the
+    # limit is 0 for b >= 0; for b < 0 the formula stands (inf * -inf = -inf), as for b = nan.
+    ad, bd = data(a), data(b)
+    db = 0.0 if ad == 0.0 and bd >= 0.0 else out * log(a)
+    # d/da = b a^(b - 1) is 0 at b = 0 for every a (a ** 0 is 1), where the formula gives
+    # 0 * inf = nan at a = 0 and nan at a = nan. A Value exponent keeps its graph wherever the
+    # formula already gives 0 (a finite or infinite, not 0 or nan), so that d2/da db stays 1/a.
+    masked = bd == 0.0 and (type(b) is float or ad == 0.0 or ad != ad)
+    return (0.0 if masked else b * pow_(a, b - 1.0)), db
 
 
 register(
@@ -254,6 +259,19 @@ def dot_partner(i: int, count: int) -> int | None:
     if i >= 2 * n:
         return None
     return i + n if i < n else i - n
+
+
+@functools.lru_cache(maxsize=256)
+def dot_order(count: int) -> tuple[int, ...]:
+    """The order in which backward adds a `count`-operand dot's contributions: w_1, x_1, w_2, x_2, ..., b.
+
+    It is the order of the products w_k x_k. Every walk that adds up gradients (backward's fast
+    and general paths, explain) follows it, so that an operand that fills several slots of one
+    dot gets its contributions added in one order, and so to the same last bit.
+    """
+    n = count // 2
+    pairs = [i for k in range(n) for i in (k, k + n)]
+    return (*pairs, *range(2 * n, count))
 
 
 # Sums start from -0.0, the identity of IEEE addition (0.0 + -0.0 is 0.0), so that a sum of

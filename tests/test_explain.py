@@ -7,6 +7,7 @@ import re
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import BUILT_IN_OPS
 
 import autograd as ag
@@ -276,6 +277,63 @@ def test_random_graph_totals_equal_backward_and_paths_add_up(expr) -> None:  # t
                 assert math.prod(f.value for f in p.factors) == pytest.approx(p.product, rel=1e-12)
             edges = {tuple((f.out, f.index) for f in p.factors) for p in e.paths}
             assert len(edges) == e.count  # every path listed once
+
+
+# A pool of leaves feeding dots, sums and products that reuse operands: the graphs where the order
+# of adding contributions shows in the last bit (the 0.6 vs 0.6000000000000001 of a dot's operand
+# that is both a weight and an input).
+@st.composite
+def _reused_operand_graphs(draw: st.DrawFn) -> tuple[list[Value], Value]:
+    number = st.floats(-2.0, 2.0, allow_nan=False).map(lambda x: round(x, 3))
+    leaves = [Value(draw(number), f"x{i}") for i in range(draw(st.integers(2, 3)))]
+    nodes = list(leaves)
+    for step in range(draw(st.integers(1, 4))):
+        pick = st.sampled_from(nodes)
+        kinds = ["dot", "dot+bias", "dot of data", "sum", "mul"]
+        kind = draw(st.sampled_from(kinds[:2] if step == 0 else kinds))  # at least one dot
+        n = draw(st.integers(2, 6))
+        if kind.startswith("dot"):
+            ws = [draw(pick) for _ in range(n)]
+            xs = [draw(number) if kind == "dot of data" else draw(pick) for _ in range(n)]
+            nodes.append(ag.dot(ws, xs, draw(pick) if kind == "dot+bias" else None))
+        elif kind == "sum":
+            nodes.append(ag.sum([draw(pick) for _ in range(n + 1)]))
+        else:
+            nodes.append(draw(pick) * draw(pick))
+    return leaves, nodes[-1]
+
+
+@settings(max_examples=150)
+@given(_reused_operand_graphs())
+def test_explain_total_equals_every_backward_to_the_last_bit_with_reused_operands(
+    graph: tuple[list[Value], Value],
+) -> None:
+    leaves, y = graph
+    totals = [explain(y, x).total.hex() for x in leaves]
+    y.backward()
+    assert [x.grad.hex() for x in leaves] == totals
+    assert [g.hex() for g in ag.grad(y, leaves)] == totals
+    # The general path of backward (detect_anomaly, create_graph) adds in the same order.
+    with ag.detect_anomaly():
+        assert [g.hex() for g in ag.grad(y, leaves)] == totals
+    # create_graph starts a gradient from its first contribution (no `0 + ...` node), so a zero
+    # keeps the contribution's sign there: compare zeros as numbers, everything else by its bits.
+    graph = [g.data for g in ag.grad(y, leaves, create_graph=True)]
+    assert [g.hex() if g else 0.0 for g in graph] == [
+        t if float.fromhex(t) else 0.0 for t in totals
+    ]
+
+
+def test_a_dot_operand_in_several_slots_gets_explains_total_to_the_bit() -> None:
+    a, b, c, d, e = (
+        Value(v, n) for v, n in [(0.1, "a"), (1.0, "b"), (0.2, "c"), (0.3, "d"), (1.0, "e")]
+    )
+    y = ag.dot([a, b, b, e], [b, c, d, e])  # b is x_1, w_2 and w_3
+    total = explain(y, b).total
+    y.backward()
+    # Pair by pair, as w_k x_k are multiplied: x_1 (times a), then w_2 (times c), then w_3 (times
+    # d). In operand order (w_2, w_3, x_1) the sum would be (0.2 + 0.3) + 0.1 = 0.6.
+    assert b.grad == total == (0.1 + 0.2) + 0.3 == 0.6000000000000001
 
 
 # ---- graphs with very many paths are counted, not walked, and grouped ----

@@ -259,6 +259,30 @@ def test_a_bare_number_is_one_input_and_unused_inputs_get_zero() -> None:
     assert report.rows[1].analytic == 0.0 and report.rows[1].numeric == 0.0
 
 
+@pytest.mark.parametrize("x", [1e8, 1e9, 1e10])
+def test_central_difference_divides_by_the_step_actually_taken(x: float) -> None:
+    eps = 1e-6
+    step = (x + eps) - (x - eps)
+    assert step != 2 * eps  # floats near x are too far apart to hold x ± eps exactly
+    for f in (lambda v: v, lambda v: ag.sum([v, 5.0])):
+        report = gradcheck_report(f, [x], eps=eps)
+        assert report.rows[0].numeric == 1.0  # the rise is the step itself: no rounding left
+        assert report.passed
+    # A kink's one-sided slopes divide by their own steps too: d/dv relu(v - x) (v - x + 1) is 0
+    # just left of v = x and 1 just right of it (over eps instead, the right slope would be 1.9).
+    report = gradcheck_report(lambda v: (v - x).relu() * (v - x + 1.0), [x], eps=eps)
+    row = report.rows[0]
+    assert row.status == "kink, left slope" and row.left == 0.0
+    assert row.right == pytest.approx(1.0, rel=1e-5)
+
+
+def test_an_eps_below_the_float_spacing_at_an_input_is_named() -> None:
+    with pytest.raises(
+        ValueError, match=r"eps=1e-06 is below the spacing of floats at input x1 = 1e\+20"
+    ):
+        gradcheck(lambda a, b: a * b, [1.0, 1e20])
+
+
 def test_works_inside_no_grad() -> None:
     with no_grad():
         report = gradcheck_report(lambda x: x.square(), [1.5])

@@ -315,3 +315,85 @@ def test_bad_arguments_are_named() -> None:
         hessian(lambda x: x, ["1"])
     with pytest.raises(ValueError, match="order must be an int >= 0"):
         derivative(lambda x: x, 1.0, -1)
+
+
+# ---- the same number with and without create_graph, at IEEE-754's special values ----
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, math.inf, -math.inf, math.nan]
+
+
+def _same(p: float, q: float) -> bool:
+    """Equal as numbers (0.0 == -0.0: the sign of a zero gradient carries no meaning), or both nan."""
+    return p == q or (math.isnan(p) and math.isnan(q))
+
+
+def _torch_pow_grads(a: float, b: float) -> tuple[float, float]:
+    """PyTorch's float64 rule for f = a ** b: d/da = b a^(b-1), masked to 0 where b == 0; d/db =
+    a^b ln a, masked to 0 where a == 0 and b >= 0. numpy does the IEEE arithmetic."""
+    with np.errstate(all="ignore"):
+        da = 0.0 if b == 0 else float(b * np.power(a, b - 1.0))
+        db = 0.0 if (a == 0 and b >= 0) else float(np.power(a, b) * np.log(a))
+    return da, db
+
+
+def _three_ways(f: Callable[..., Value], point: list[float]) -> list[list[float]]:
+    """The gradient at `point` by backward(), by grad(create_graph=True) and by backward(create_graph=True)."""
+    xs = [Value(p) for p in point]
+    f(*xs).backward()
+    plain = [x.grad for x in xs]
+    xs = [Value(p) for p in point]
+    graph = [g.data for g in ag.grad(f(*xs), xs, create_graph=True)]
+    xs = [Value(p) for p in point]
+    f(*xs).backward(create_graph=True)
+    return [plain, graph, [x.grad.data for x in xs]]
+
+
+@pytest.mark.parametrize("a", SPECIAL, ids=repr)
+def test_pow_derivatives_follow_pytorchs_masks_at_special_values_in_every_mode(a: float) -> None:
+    for b in SPECIAL:
+        da, db = _torch_pow_grads(a, b)
+        for way in _three_ways(lambda x, y: x**y, [a, b]):
+            assert _same(way[0], da) and _same(way[1], db), (a, b, way, (da, db))
+        # A number exponent or base takes the rule's float shortcuts: still the same numbers.
+        for (g,) in _three_ways(lambda x, b=b: x**b, [a])[:2]:
+            assert _same(g, da), (a, b, g, da)
+        for (g,) in _three_ways(lambda y, a=a: a**y, [b])[:2]:
+            assert _same(g, db), (a, b, g, db)
+    # The two cases the masks exist for, written out: at a = 0 and b < 0, d/db is -inf.
+    assert _torch_pow_grads(0.0, -1.0) == (-math.inf, -math.inf)
+    assert _torch_pow_grads(-0.0, -1.0) == (-math.inf, math.inf)  # (-0)^-1 = -inf, ln(-0) = -inf
+    assert _torch_pow_grads(0.0, 0.0) == (0.0, 0.0)
+
+
+def test_pow_keeps_its_graph_through_a_zero_exponent_where_the_formula_is_already_zero() -> None:
+    # f = a ** b: d2f/da db = a^(b-1) (1 + b ln a), which is 1/a at b = 0.
+    assert hessian(lambda a, b: a**b, [2.0, 0.0])[0, 1] == 0.5
+    assert hessian(lambda a, b: a**b, [0.25, 0.0])[0, 1] == 4.0
+
+
+_UNARY = ["neg", "exp", "log", "tanh", "sigmoid", "relu", "square"]
+_BINARY: dict[str, Callable[[Value, Value], Value]] = {
+    "add": lambda x, y: x + y,
+    "sub": lambda x, y: x - y,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+    "pow": lambda x, y: x**y,
+    "sum with a repeated operand": lambda x, y: ag.sum([x, y, x]),
+    "dot with repeated operands": lambda x, y: ag.dot([x, y], [y, x], x),
+    "dot with constant inputs": lambda x, y: ag.dot([x, y], [2.0, -3.0], y),
+    "x * 2 ** y": lambda x, y: x * 2.0**y,
+}
+
+
+@pytest.mark.parametrize("name", _UNARY + list(_BINARY))
+def test_backward_and_create_graph_give_the_same_gradients_at_special_values(name: str) -> None:
+    if name in _UNARY:
+        f: Callable[..., Value] = lambda x: ag.apply(name, x)  # noqa: E731
+        points = [[a] for a in SPECIAL]
+    else:
+        f = _BINARY[name]
+        points = [[a, b] for a in SPECIAL for b in SPECIAL]
+    for point in points:
+        plain, graph, by_backward = _three_ways(f, point)
+        for p, q, r in zip(plain, graph, by_backward):
+            assert _same(p, q) and _same(p, r), (name, point, plain, graph, by_backward)
