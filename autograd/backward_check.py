@@ -282,7 +282,7 @@ def true_gradients(
         return numeric_gradients(run, arrays, dvalues, differs, penalty)
     assert isinstance(root, Value)
     root.label = "L"
-    _label_outputs(output, "output" if dvalues is not None else "loss")
+    label_entries(output, "output" if dvalues is not None else "loss")
     flat = [v for a in values.values() for v in a.flat]
     grads = iter(grad(root, flat))
     scales = _scales(root)
@@ -323,9 +323,9 @@ def _differs(output: Any, expected: Any, eps: float) -> str:
     return "your forward computed other numbers on Values than on floats"
 
 
-def _label_outputs(output: Any, name: str) -> None:
-    """Name the output entries `output[i,j]` (or a loss's `loss[i]`), so that the chain of factors reads."""
-    out = np.asarray(output, dtype=object)
+def label_entries(array: Any, name: str) -> None:
+    """Name the unnamed nodes in an array `name[i,j]` (output, loss), so that the chain of factors reads."""
+    out = np.asarray(array, dtype=object)
     for index in np.ndindex(out.shape):
         v = out[index]
         if isinstance(v, Value) and not v.label and not v.is_leaf:

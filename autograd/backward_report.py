@@ -107,7 +107,10 @@ class GradientCheck:
         assert self.yours is not None
         if self.problem == "shape":
             shape, expected = self.yours.shape, self.correct.shape
-            guess = ": a missing transpose?" if shape == expected[::-1] and len(shape) == 2 else ""
+            transposed = shape == expected[::-1] and len(shape) == 2
+            guess = (
+                ": a missing transpose?" if transposed and self.mistake in ("", "transpose") else ""
+            )
             yield f"{self.name}: WRONG: {self.name} has shape {shape}, expected {expected}{guess}"
             yield f"  (the gradient of {self.of} has the shape of {self.of})"
         else:

@@ -38,6 +38,7 @@ from autograd.backward_check import (
     Penalty,
     compare,
     how_text,
+    label_entries,
     numbers_array,
     precision,
     random_dvalues,
@@ -126,8 +127,13 @@ def check_backward(
             if name != "inputs":
                 setattr(obj, name, a)
         np.random.set_state(state)
-        out = obj.forward(xs["inputs"], y_true) if loss else obj.forward(xs["inputs"])
-        return out if loss else obj.output
+        if not loss:
+            obj.forward(xs["inputs"])
+            return obj.output
+        out = obj.forward(xs["inputs"], y_true)
+        # the combined softmax + loss stores its softmax output: name it in the chain of factors
+        label_entries(vars(obj).get("output", ()), "output")
+        return out
 
     try:
         truth = true_gradients(run, arrays, d, eps, penalty, len(x) if x.ndim else 1, output)

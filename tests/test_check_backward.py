@@ -8,6 +8,10 @@ exactly the attribute and the entries where its arrays differ from the reference
 
 from __future__ import annotations
 
+import contextlib
+import io
+import pathlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -733,3 +737,16 @@ def test_correct_backwards_pass_at_any_batch_size_and_scale(n: int, scale: float
     p = np.clip(z / z.sum(axis=1, keepdims=True), 1e-6, 1 - 1e-6)  # inside the book's clip
     report = check_backward(R.Loss_CategoricalCrossentropy(), p, y_true=rng.integers(0, 6, n))
     assert report.ok and report.method == "engine", str(report)
+
+
+def test_the_readme_example_prints_the_report_it_shows() -> None:
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    found = re.search(
+        r"```python\n([^`]*?check_backward[^`]*?)```\s*```text\n(.*?)```", readme, re.S
+    )
+    assert found, "the README's check_backward example and its report"
+    code, shown = found.groups()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    assert out.getvalue() == shown

@@ -25,13 +25,14 @@ EXPECTED = [
     "02_dense_layer.ipynb",
     "03_spiral_classifier.ipynb",
     "04_property_testing.ipynb",
+    "05_check_your_derivation.ipynb",
 ]
 # A hung cell fails the test instead of stalling the suite; no cell comes near this.
 CELL_TIMEOUT = 300
 PROBE = "import sys\nprint(sys.prefix)"
 
 
-def test_the_four_notebooks_are_there() -> None:
+def test_the_expected_notebooks_are_there() -> None:
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == EXPECTED
 
 
