@@ -6,6 +6,7 @@ stack than a chain of three. Graph walks key on identity: `Value` never defines 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -153,16 +154,27 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
 
 
 def grad(
-    outputs: Value | Sequence[Value],
+    outputs: Value | float | Sequence[Value | float],
     inputs: Value | Sequence[Value],
     create_graph: bool = False,
 ) -> Any:
     """d sum(outputs) / d input for each input, returned without touching any `.grad`.
 
-    An input that the outputs do not depend on gets 0. With create_graph=True every gradient is
-    a Value (a constant becomes a leaf), ready to be differentiated again.
+    An input that the outputs do not depend on gets 0. A plain number among the outputs is a
+    constant and adds nothing, so a lone number gives 0 for every input, as in HIPS autograd.
+    With create_graph=True every gradient is a Value (a constant becomes a leaf), ready to be
+    differentiated again. Without it the gradients are floats, so a `grad` taken inside a
+    function that is differentiated again is a constant there, as in PyTorch.
     """
-    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    if callable(outputs):
+        raise TypeError(
+            "grad(outputs, inputs) differentiates Values already computed; for HIPS's "
+            "grad(f)(x) use ag.derivative(f, x), or ag.gradient(f, [x, ...]) for several inputs"
+        )
+    given: list[Any] = (
+        [outputs] if isinstance(outputs, (Value, float, numbers.Real)) else list(outputs)
+    )
+    outs = [y for y in given if not isinstance(y, numbers.Real)]  # constants add nothing
     ins = [inputs] if isinstance(inputs, Value) else list(inputs)
     for x in (*outs, *ins):
         if not isinstance(x, Value):

@@ -7,6 +7,7 @@ import decimal
 import fractions
 import math
 import numbers
+import operator
 from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any
@@ -19,11 +20,34 @@ from .ops import OPS, Op
 _STATE = context.STATE
 
 
+def _elsewhere(name: str, hint: str) -> Any:
+    """A Value attribute that another engine has and chainrule does not: reading or setting it
+    raises an AttributeError that says where chainrule keeps that thing."""
+
+    def refuse(self: Value, *value: Any) -> Any:
+        raise AttributeError(f"Value has no .{name}: {hint}")
+
+    return property(refuse, refuse)
+
+
 class Value:
     """A real number in a computation graph: `data`, `grad`, and the `op` and `parents` that made it.
 
     `Value(x)` takes what `real` takes: ints, floats, Fractions, numpy integer and floating
     scalars, and booleans (Python's and numpy's) as 0 and 1.
+
+    With Python's built-ins a Value acts as its number where that loses nothing, and refuses
+    where it would silently cut the graph:
+    - `a < b`, `<=`, `>`, `>=` compare data and return a bool, as PyTorch scalars do, so
+      `max(a, b)`, `sorted(values)` and `if a > 0:` work. `==` and `!=` are identity, because
+      graph walks keep nodes in sets and dicts: compare `a.data == b.data` for numbers.
+    - `bool(a)` is `a.data != 0`, as for floats, numpy and PyTorch scalars (nan is true).
+    - `float(a)`, `int(a)` and `math.exp(a)` raise a TypeError: the result would be a float
+      with no gradient. Use `a.data` for the number, `a.exp()` to stay in the graph.
+    - `f"{a:.2f}"` and `round(a, 2)` format or round `a.data`: display only.
+    - micrograd's `a._prev` (the operands, a frozenset) and `a._op` (the op's name) are
+      read-only views; its `a._backward` and PyTorch's `a.item()` raise an AttributeError
+      naming ours.
     """
 
     # `_rule` is the `Op` that made the node (None for a leaf): the node keeps its rule even when
@@ -49,7 +73,7 @@ class Value:
         if type(data) is not float:
             data = real(data, "Value()")
         if type(label) is not str:
-            raise TypeError(f"Value() label must be a str, got {type(label).__name__}")
+            raise _label_error(label)
         self.data = data
         self.grad = 0.0
         self.label = label
@@ -209,6 +233,56 @@ class Value:
         """True when no op produced this value (an input, a parameter or a constant)."""
         return not self._args
 
+    # ---- Python's built-ins and other engines' names: the rules are in the class docstring ----
+
+    def __lt__(self, other: Any) -> bool:
+        return _compare(operator.lt, "<", self, other)
+
+    def __le__(self, other: Any) -> bool:
+        return _compare(operator.le, "<=", self, other)
+
+    def __gt__(self, other: Any) -> bool:
+        return _compare(operator.gt, ">", self, other)
+
+    def __ge__(self, other: Any) -> bool:
+        return _compare(operator.ge, ">=", self, other)
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    def __float__(self) -> float:
+        raise TypeError(_NO_NUMBER.format(what="float(v)", data=self.data))
+
+    def __int__(self) -> int:
+        raise TypeError(_NO_NUMBER.format(what="int(v)", data=self.data))
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else str(self)
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(self.data, ndigits)
+
+    @property
+    def _prev(self) -> frozenset[Value]:
+        """micrograd's name: the operands as a set (constants appear as leaf Values)."""
+        return frozenset(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for `op`."""
+        return self.op
+
+    _backward = _elsewhere(
+        "_backward",
+        "micrograd's per-node closure. chainrule keeps one rule per op in autograd.OPS: call "
+        "backward() on the root; add an op with ag.defop",
+    )
+    item = _elsewhere("item", "PyTorch's .item(); the number is v.data")
+    requires_grad = _elsewhere(
+        "requires_grad", "every Value records its graph; use ag.no_grad() or v.detach() to stop"
+    )
+    grad_fn = _elsewhere("grad_fn", "PyTorch's; v.rule is the Op that made v, v.op its name")
+
 
 # ---- node creation ----
 
@@ -328,6 +402,36 @@ def _binary(f: Any, op: Op, sym: str, a: Value, b: Any) -> Value:
             return NotImplemented
         raise refusal(b, f"the right operand of {sym}", _OPERAND)
     return Value(f(a.data, c if type(c) is float else c.data), "", op, (a, c))
+
+
+def _compare(f: Any, sym: str, a: Value, b: Any) -> Any:
+    """`f(a.data, b's number)` as a bool; NotImplemented for a type that may compare itself."""
+    if type(b) is Value:
+        return f(a.data, b.data)
+    c = _operand(b)
+    if c is None:
+        if not isinstance(b, _KNOWN):
+            return NotImplemented
+        raise refusal(b, f"the right operand of {sym}", _OPERAND)
+    return f(a.data, c if type(c) is float else c.data)
+
+
+# float() is what math.exp(v) and every math function call first, so one message serves all.
+_NO_NUMBER = (
+    "{what} would be a plain number with no gradient, so a Value refuses it (math.exp(v) and "
+    "the other math functions call float(v)): use v.data for the number ({data!r}), or "
+    "v.exp(), v.log(), v.tanh() ... to stay in the graph"
+)
+
+
+def _label_error(label: Any) -> TypeError:
+    if isinstance(label, (tuple, list, set, frozenset)):
+        return TypeError(
+            "Value(data, children, op) is micrograd's constructor; chainrule's ops record their "
+            "operands themselves: write a + b, or ag.apply(op, a, b), and add a new op with "
+            "ag.defop. Value(data, label) takes a str label"
+        )
+    return TypeError(f"Value() label must be a str, got {type(label).__name__}")
 
 
 def _binary_reflected(f: Any, op: Op, sym: str, a: Any, b: Value) -> Value:

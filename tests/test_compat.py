@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def test_every_other_engines_name_points_to_one_of_ours_that_exists(
 
 def test_from_nn_import_linear_names_dense() -> None:
     with pytest.raises(ImportError) as e:
-        from nn import Linear  # noqa: F401
+        from nn import Linear  # type: ignore[attr-defined]  # noqa: F401
     assert str(e.value) == (
         "nn.Linear is PyTorch's name; chainrule's is nn.Dense "
         "(Dense(n_inputs, n_neurons) keeps W as (n_inputs, n_neurons))"
@@ -44,7 +45,7 @@ def test_from_nn_import_linear_names_dense() -> None:
 
 def test_book_class_names_point_to_ours_and_to_the_books_numpy_class() -> None:
     with pytest.raises(ImportError, match=r"nn.Layer_Dense is the nnfs book's name; chainrule's "):
-        nn.Layer_Dense  # noqa: B018
+        nn.Layer_Dense  # type: ignore[attr-defined]  # noqa: B018
     assert resolve("nn.reference.Layer_Dense") is not None  # named by that message
 
 
@@ -79,7 +80,7 @@ def test_a_function_returning_neither_value_nor_number_is_refused() -> None:
     with pytest.raises(
         TypeError, match=r"derivative\(\): f must return a Value or a number, got str"
     ):
-        ag.derivative(lambda x: "1", 2.0)
+        ag.derivative(lambda x: "1", 2.0)  # type: ignore[arg-type, return-value]
 
 
 def test_nested_grad_without_create_graph_is_a_constant() -> None:
@@ -89,3 +90,113 @@ def test_nested_grad_without_create_graph_is_a_constant() -> None:
     assert ag.derivative(lambda x: ag.grad(x**3, x), 2.0, order=0) == 12.0
     assert ag.derivative(lambda x: ag.grad(x**3, x, create_graph=True), 2.0) == 12.0
     assert ag.derivative(lambda x: x * ag.grad(x**3, x), 2.0) == 12.0  # 3x^2 held at 12
+
+
+def test_grad_of_a_plain_number_output_is_zero() -> None:
+    x = ag.Value(2.0)
+    assert ag.grad(1.0, x) == 0.0
+    assert ag.grad([x * x, 3.0], [x]) == [4.0]  # the constant adds nothing to d(x^2)/dx
+    g = ag.grad(5, x, create_graph=True)
+    assert isinstance(g, ag.Value) and g.data == 0.0
+
+
+def test_hips_style_grad_of_a_function_points_to_derivative() -> None:
+    with pytest.raises(TypeError, match=r"for HIPS's grad\(f\)\(x\) use ag.derivative\(f, x\)"):
+        ag.grad(lambda x: x * x, ag.Value(1.0))  # type: ignore[arg-type]
+
+
+# ---- Value and Python's built-ins ----
+
+
+def test_comparisons_compare_data_and_return_a_bool() -> None:
+    a, b = ag.Value(2.0), ag.Value(-1.0)
+    results = [a > 0, a >= 2, a < b, b <= -1.0, a > 0, a < 3, a > b, a < np.float64(3.0)]
+    assert results == [True, True, False, True, True, True, True, True]
+    assert all(type(r) is bool for r in results)
+    nan = ag.Value(float("nan"))
+    assert not (nan < 1.0 or nan >= 1.0)  # as floats: every ordering with nan is False
+
+
+def test_max_min_and_sorted_order_values_by_data() -> None:
+    a, b, c = ag.Value(2.0), ag.Value(-1.0), ag.Value(0.5)
+    assert max(a, b) is a and min(a, b, c) is b
+    assert sorted([a, b, c]) == [b, c, a]  # == on lists of Values is identity, element-wise
+    assert max([a, b, c], key=lambda v: -v) is b
+
+
+def test_comparison_with_a_non_number_names_the_operator() -> None:
+    with pytest.raises(TypeError, match=r"the right operand of < needs a Value or a real number"):
+        ag.Value(1.0) < "2"  # noqa: B015
+
+
+def test_equality_stays_identity_so_values_hash_as_nodes() -> None:
+    a, b = ag.Value(1.0), ag.Value(1.0)
+    assert a == a and a != b
+    assert (a == 1.0) is False  # not the number: compare a.data == 1.0
+    assert len({a, b}) == 2 and {a: 1}[a] == 1
+
+
+def test_bool_is_data_not_zero_as_for_floats() -> None:
+    assert not ag.Value(0.0) and not ag.Value(-0.0)
+    assert ag.Value(1e-300) and ag.Value(-2.0) and ag.Value(float("nan"))
+
+
+@pytest.mark.parametrize("call", [float, int, math.exp, math.sqrt, math.floor, math.isfinite])
+def test_float_and_math_functions_refuse_and_name_data_and_the_methods(call: object) -> None:
+    v = ag.Value(2.5) * 1.0
+    with pytest.raises(TypeError, match=r"use v.data for the number \(2.5\), or v.exp\(\)"):
+        call(v)  # type: ignore[operator]
+
+
+def test_numpy_float_arrays_of_values_refuse_with_the_same_message() -> None:
+    values = [ag.Value(1.0), ag.Value(2.0)]
+    assert np.array(values).dtype == object
+    with pytest.raises(TypeError, match=r"would be a plain number with no gradient"):
+        np.array(values, dtype=float)
+
+
+def test_format_spec_and_round_show_data() -> None:
+    v = ag.Value(2.567, "w")
+    assert f"{v:.2f}" == "2.57" and f"{v:>8.3e}" == "2.567e+00"
+    assert f"{v}" == str(v) == "Value(label='w', data=2.567, grad=0.0)"
+    assert round(v, 1) == 2.6 and round(v) == 3 and type(round(v)) is int
+
+
+def test_prev_and_op_are_micrograds_read_only_views() -> None:
+    x = ag.Value(3.0)
+    y = x * 2.0 + x
+    assert y._op == y.op == "add" and x._op == ""
+    assert y._prev == frozenset(y.parents) and isinstance(y._prev, frozenset)
+    (product,) = [p for p in y._prev if p is not x]
+    assert product._op == "mul" and {p.data for p in product._prev} == {3.0, 2.0}
+    assert product._prev == product._prev  # the constant 2.0 is the same leaf on every read
+    with pytest.raises(AttributeError):
+        y._prev = frozenset()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        y._op = "mul"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "name, hint",
+    [
+        ("_backward", r"micrograd's per-node closure.*call backward\(\) on the root"),
+        ("item", r"PyTorch's .item\(\); the number is v.data"),
+        ("requires_grad", r"every Value records its graph"),
+        ("grad_fn", r"PyTorch's; v.rule is the Op that made v"),
+    ],
+)
+def test_other_engines_value_attributes_name_ours(name: str, hint: str) -> None:
+    v = ag.Value(1.0) + 1.0
+    with pytest.raises(AttributeError, match=rf"Value has no .{name}: {hint}"):
+        getattr(v, name)
+    with pytest.raises(AttributeError, match=rf"Value has no .{name}: "):
+        setattr(v, name, None)
+    assert not hasattr(v, name)
+
+
+def test_micrograds_constructor_with_children_names_our_way() -> None:
+    a, b = ag.Value(1.0), ag.Value(2.0)
+    with pytest.raises(TypeError, match=r"Value\(data, children, op\) is micrograd's constructor"):
+        ag.Value(3.0, (a, b), "+")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Value\(\) label must be a str, got int"):
+        ag.Value(3.0, 7)  # type: ignore[arg-type]

@@ -13,11 +13,14 @@ import random
 
 import numpy as np
 import pytest
+from graphviz import Digraph
 
-# The only lines that differ from micrograd: its `from micrograd.engine import Value` and
-# `from micrograd.nn import MLP`.
+# The only lines that differ from micrograd: its `from micrograd.engine import Value`,
+# `from micrograd.nn import MLP` and `from micrograd import nn`, and a drawing's import.
+import nn
 from autograd import Value
 from nn import MLP
+from viz import draw_dot
 
 
 def test_sanity_expression_matches_torch() -> None:
@@ -129,3 +132,70 @@ def test_demo_recipe_follows_micrograds_printed_training_run() -> None:
         assert total_loss.data == pytest.approx(printed_loss, rel=1e-12), f"step {k}"
         assert acc * 100 == printed_accuracy, f"step {k}"
     assert acc == 1.0
+
+
+# trace_graph.ipynb draws a graph with its own function: a walk over `_prev`, then one record
+# box per value ("data | grad") and one small node per `_op`. Restated here with those reads.
+
+
+def trace(root: Value) -> tuple[set[Value], set[tuple[Value, Value]]]:
+    nodes, edges = set(), set()
+
+    def build(v: Value) -> None:
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                build(child)
+
+    build(root)
+    return nodes, edges
+
+
+def micrograd_style_draw_dot(root: Value) -> Digraph:
+    nodes, edges = trace(root)
+    dot = Digraph(format="svg", graph_attr={"rankdir": "LR"})
+    for n in nodes:
+        uid = str(id(n))
+        dot.node(
+            name=uid,
+            label="{ %s | data %.4f | grad %.4f }" % (n.label, n.data, n.grad),  # noqa: UP031 - as the notebook writes it
+            shape="record",
+        )
+        if n._op:
+            dot.node(name=uid + n._op, label=n._op)
+            dot.edge(uid + n._op, uid)
+    for n1, n2 in edges:
+        dot.edge(str(id(n1)), str(id(n2)) + n2._op)
+    return dot
+
+
+def test_trace_graph_draw_dot_walks_prev_and_op_and_renders() -> None:
+    x = Value(1.0, label="x")
+    y = (x * 2 + 1).relu()
+    y.backward()
+    nodes, edges = trace(y)
+    # x, the constants 2 and 1, x * 2, x * 2 + 1 and the relu: micrograd's six values too.
+    assert len(nodes) == 6 and len(edges) == 5
+    assert sorted(n._op for n in nodes) == ["", "", "", "add", "mul", "relu"]
+    assert x.grad == 2.0 and y.data == 3.0
+    svg = micrograd_style_draw_dot(y).pipe(format="svg").decode()
+    assert svg.count('class="node"') == 6 + 3  # a box per value, a node per op
+    assert svg.count('class="edge"') == 5 + 3
+    assert "data 3.0000" in svg and "grad 2.0000" in svg
+
+
+def test_trace_graph_neuron_example_matches_micrograds_seeded_weights() -> None:
+    random.seed(1337)
+    n = nn.Neuron(2)
+    x = [Value(1.0), Value(-2.0)]
+    y = n(x)
+    y.backward()
+    random.seed(1337)
+    w = [random.uniform(-1, 1), random.uniform(-1, 1)]  # micrograd's Neuron(2) draws these
+    assert [wi.data for wi in n.w] == w and n.b.data == 0.0
+    assert y.data == max(w[0] * 1.0 + w[1] * -2.0, 0.0)
+    nodes, edges = trace(y)
+    assert len(nodes) == 7 and len(edges) == 6  # w0, w1, x0, x1, b, one dot node, the relu
+    assert micrograd_style_draw_dot(y).pipe(format="svg").startswith(b"<?xml")
+    assert draw_dot(y).pipe(format="svg").count(b"grad") >= 7  # ours, under micrograd's name
