@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import math
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -200,3 +202,18 @@ def test_micrograds_constructor_with_children_names_our_way() -> None:
         ag.Value(3.0, (a, b), "+")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"Value\(\) label must be a str, got int"):
         ag.Value(3.0, 7)  # type: ignore[arg-type]
+
+
+def test_readme_tables_for_micrograd_and_the_book_name_only_things_that_exist() -> None:
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Coming from micrograd or the nnfs book")[1].split("\n## ")[0]
+    dotted = set(re.findall(r"`((?:nn|ag|viz)(?:\.\w+)+)", section))
+    imports = set(re.findall(r"`(from (?:autograd|nn|viz) import [\w, ]+)`", section))
+    assert len(dotted) >= 25 and len(imports) >= 4
+    for name in dotted:
+        assert resolve(name.replace("ag.", "autograd.", 1)) is not None, name
+    for line in imports:
+        try:
+            exec(line, {})
+        except ImportError as e:  # the README shows `from nn import Layer_Dense` failing
+            assert "chainrule's is" in str(e), line
