@@ -12,18 +12,28 @@ from typing import TYPE_CHECKING
 
 from autograd.compat import NN, module_getattr
 
-from .activations import ReLU, Sigmoid, Softmax, Tanh
+from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .batch import as_batch, data_array, grad_array, to_values
 from .check import check_backward
-from .layers import Dense
-from .losses import MSE, BinaryCrossEntropy, CategoricalCrossEntropy, clip
+from .layers import INITS, Dense, Dropout
+from .losses import (
+    MAE,
+    MSE,
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    Hinge,
+    SoftmaxCrossEntropy,
+    clip,
+)
 from .mlp import MLP, Layer, Neuron
 from .module import Module, Sequential, gc_paused
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
 from .saving import load, save
-from .train import accuracy, fit, train_step
+from .train import RegressionAccuracy, accuracy, fit, train_step
 
 __all__ = [
+    "INITS",
+    "MAE",
     "MSE",
     "SGD",
     "Adagrad",
@@ -31,6 +41,9 @@ __all__ = [
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",
     "Dense",
+    "Dropout",
+    "Hinge",
+    "Identity",
     "Layer",
     "MLP",
     "Module",
@@ -38,9 +51,11 @@ __all__ = [
     "Optimizer",
     "RMSprop",
     "ReLU",
+    "RegressionAccuracy",
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "SoftmaxCrossEntropy",
     "Tanh",
     "accuracy",
     "as_batch",

@@ -1,4 +1,4 @@
-"""Activations: elementwise ReLU, Sigmoid and Tanh, and the row-wise Softmax."""
+"""Activations: elementwise ReLU, Sigmoid, Tanh and Identity, and the row-wise Softmax."""
 
 from __future__ import annotations
 
@@ -60,3 +60,17 @@ class Softmax(Module):
             total = ag.sum(exps)
             out.append([e / total for e in exps])
         return out
+
+
+class Identity(Module):
+    """a = z, elementwise; da/dz = 1. The book's Activation_Linear, for regression outputs.
+
+    Named as PyTorch names the same module (`nn.Linear` is PyTorch's dense layer, here `Dense`).
+    It adds no node: the outputs are the inputs' own Values.
+    """
+
+    prefix = "identity"
+
+    def forward(self, Z: Any) -> list[list[Value]]:
+        """z itself, for every entry."""
+        return as_batch(Z, self.name, wrap=True)

@@ -1,7 +1,23 @@
-"""`Dense`: a fully connected layer, z_j = sum_i x_i w_ij + b_j, one `dot` node per output."""
+"""`Dense`, a fully connected layer (z_j = sum_i x_i w_ij + b_j, one `dot` node per output), and
+`Dropout`; the initialisations a Dense layer can start from.
+
+Which initialisation suits which activation:
+- "book": 0.01 * N(0, 1), the nnfs book's. Small weights keep a shallow ReLU or softmax network
+  near its linear regime at the start, which is what the book's chapters train; deeper networks
+  start with vanishing signals and learn slowly.
+- "he": N(0, 2 / n_inputs), for ReLU layers: it keeps the variance of the activations the same
+  from layer to layer, with half the units switched off.
+- "glorot": U(-a, a) with a = sqrt(6 / (n_inputs + n_neurons)), for tanh, sigmoid and linear
+  layers, whose outputs keep both signs.
+- "uniform": U(-1, 1), micrograd's, for its small demos (a few inputs and neurons per layer).
+- a callable (shape, rng) -> array of that shape, for anything else.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -14,15 +30,61 @@ from .module import Module
 
 _dot = ag.dot
 
+# Where random numbers come from: a numpy Generator made from `rng=`, or, without one, the module
+# np.random itself, numpy's global state, which the book draws from and nnfs.init() seeds.
+Random = np.random.Generator | ModuleType
+Init = Callable[[tuple[int, int], Random], Any]
+
+
+def _book(shape: tuple[int, int], rng: Random) -> Any:
+    # Without a Generator this is the book's very call, np.random.randn: after nnfs.init() it
+    # returns float32 draws, and widening them to float64 later keeps every bit of the book's.
+    draws = rng.randn(*shape) if rng is np.random else rng.standard_normal(shape)
+    return 0.01 * draws
+
+
+INITS: dict[str, Init] = {
+    "book": _book,
+    "he": lambda shape, rng: math.sqrt(2.0 / shape[0]) * rng.standard_normal(shape),
+    "glorot": lambda shape, rng: rng.uniform(
+        -math.sqrt(6.0 / sum(shape)), math.sqrt(6.0 / sum(shape)), shape
+    ),
+    "uniform": lambda shape, rng: rng.uniform(-1.0, 1.0, shape),
+}
+
+
+def random_source(rng: np.random.Generator | int | None, who: str) -> Random:
+    """A Generator for `rng` (a seed or a Generator), or np.random (the global state) for None."""
+    if rng is None:
+        return np.random
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{who} rng must be a seed (int), a numpy Generator or None, got {rng!r}")
+
+
+def _strength(name: str, value: Any) -> float:
+    """A regulariser's strength as a float, finite and >= 0, or an error naming it."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+        raise TypeError(f"Dense {name} must be a real number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"Dense {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
 
 class Dense(Module):
     """z = X W + b for a batch X (n_samples, n_inputs); W is (n_inputs, n_neurons) as in the book.
 
-    The weights start as 0.01 * N(0, 1) draws from a numpy Generator (`rng`: a seed or a
-    Generator) and the biases at 0. Each output z_ij is ONE `dot` node, w_j . x_i + b_j, with
-    operands (w_0j, ..., w_(n-1)j, x_i0, ..., x_i(n-1), b_j), inside a scope "neuron j" nested in
-    the layer's scope. One node where n products and a `sum` would make n + 1, and backward
-    does the same arithmetic: d z/d w_kj = x_ik, d z/d x_ik = w_kj.
+    The weights start from `init` (default "book": 0.01 * N(0, 1) drawn with np.random.randn, as
+    the book's Layer_Dense does, so that after nnfs.init() the book's layers built in the book's
+    order get the book's weights), drawn from `rng` (a seed or a Generator) when given, else from
+    numpy's global state. The biases start at 0. Each output z_ij is ONE `dot` node,
+    w_j . x_i + b_j, with operands (w_0j, ..., w_(n-1)j, x_i0, ..., x_i(n-1), b_j), inside a scope
+    "neuron j" nested in the layer's scope.
+
+    The regularisers add lambda_1 * sum |w| and lambda_2 * sum w^2 (and the same for the biases)
+    to the loss that `fit` minimises, as the book's chapter 14 does; see `regularization_loss`.
     """
 
     prefix = "dense"
@@ -33,6 +95,12 @@ class Dense(Module):
         n_neurons: int,
         rng: np.random.Generator | int | None = None,
         name: str | None = None,
+        *,
+        init: str | Init = "book",
+        weight_regularizer_l1: float = 0.0,
+        weight_regularizer_l2: float = 0.0,
+        bias_regularizer_l1: float = 0.0,
+        bias_regularizer_l2: float = 0.0,
     ) -> None:
         super().__init__(name)
         for what, n in (("n_inputs", n_inputs), ("n_neurons", n_neurons)):
@@ -40,9 +108,11 @@ class Dense(Module):
                 raise ValueError(f"Dense {what} must be a positive int, got {n!r}")
         self.n_inputs = int(n_inputs)
         self.n_neurons = int(n_neurons)
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        # A Generator, not np.random.randn: nnfs.init() makes randn return float32.
-        w = 0.01 * gen.standard_normal((self.n_inputs, self.n_neurons))
+        self.weight_regularizer_l1 = _strength("weight_regularizer_l1", weight_regularizer_l1)
+        self.weight_regularizer_l2 = _strength("weight_regularizer_l2", weight_regularizer_l2)
+        self.bias_regularizer_l1 = _strength("bias_regularizer_l1", bias_regularizer_l1)
+        self.bias_regularizer_l2 = _strength("bias_regularizer_l2", bias_regularizer_l2)
+        w = self._initial_weights(init, random_source(rng, "Dense"))
         # Stored by neuron (column), because the forward loop walks one neuron's weights at a
         # time; `weights` below presents the same Value objects in the book's (in, out) layout.
         self._columns = [
@@ -50,6 +120,27 @@ class Dense(Module):
             for j in range(self.n_neurons)
         ]
         self.biases = [Value(0.0, f"{self.name}.b[{j}]") for j in range(self.n_neurons)]
+
+    def _initial_weights(self, init: str | Init, rng: Random) -> np.ndarray:
+        shape = (self.n_inputs, self.n_neurons)
+        if isinstance(init, str):
+            if init not in INITS:
+                raise ValueError(
+                    f"Dense init must be one of {sorted(INITS)} or a callable, got {init!r}"
+                )
+            draw = INITS[init]
+        elif callable(init):
+            draw = init
+        else:
+            raise TypeError(f"Dense init must be a name or a callable, got {type(init).__name__}")
+        w = np.asarray(draw(shape, rng))
+        if w.shape != shape or w.dtype.kind not in "iuf":
+            raise ValueError(
+                f"Dense init {init!r} gave {w.dtype} values of shape {w.shape}, expected real "
+                f"numbers of shape {shape}"
+            )
+        # float32 -> float64 is exact: the draws keep every bit.
+        return w.astype(np.float64)
 
     @property
     def weights(self) -> list[list[Value]]:
@@ -71,6 +162,27 @@ class Dense(Module):
     def parameters(self) -> list[Value]:
         """The weights in row-major (input, neuron) order, then the biases."""
         return [w for row in self.weights for w in row] + self.biases
+
+    def regularization_loss(self) -> Value | None:
+        """l1_w sum|w| + l2_w sum w^2 + l1_b sum|b| + l2_b sum b^2, or None without regularisers.
+
+        |x| is written x + 2 relu(-x): its derivative at x = 0 is +1, the sign the book's
+        backward gives there (it sets dL1 = 1 and then -1 where x < 0), and the biases start at 0.
+        """
+        flat_w = [w for column in self._columns for w in column]
+        terms = []
+        for params, l1, l2 in (
+            (flat_w, self.weight_regularizer_l1, self.weight_regularizer_l2),
+            (self.biases, self.bias_regularizer_l1, self.bias_regularizer_l2),
+        ):
+            if l1 > 0:
+                terms.append(ag.sum([p + (-p).relu() * 2.0 for p in params]) * l1)
+            if l2 > 0:
+                terms.append(ag.sum([p.square() for p in params]) * l2)
+        if not terms:
+            return None
+        with ag.scope(self.name):
+            return terms[0] if len(terms) == 1 else ag.sum(terms)
 
     def _arrays(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
         flat_w = [w for row in self.weights for w in row]
@@ -100,3 +212,39 @@ class Dense(Module):
 
     def __repr__(self) -> str:
         return f"Dense({self.n_inputs}, {self.n_neurons}, name={self.name!r})"
+
+
+class Dropout(Module):
+    """In training, a_ij = x_ij * m_ij / (1 - rate) with m_ij ~ Bernoulli(1 - rate); else a = x.
+
+    The mask is drawn as the book's Layer_Dropout draws it, np.random.binomial(1, 1 - rate,
+    size) / (1 - rate), from numpy's global state (or from `rng`, a seed or a Generator, when
+    given), one draw per forward pass in training mode. Dividing by 1 - rate keeps the expected
+    output equal to the input, so nothing needs rescaling when dropout is off. da/dx = m / (1 - rate).
+    """
+
+    prefix = "dropout"
+
+    def __init__(
+        self, rate: float, rng: np.random.Generator | int | None = None, name: str | None = None
+    ) -> None:
+        super().__init__(name)
+        if not isinstance(rate, (int, float, np.floating)) or isinstance(rate, bool):
+            raise TypeError(f"Dropout rate must be a real number, got {type(rate).__name__}")
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout rate is the fraction dropped, in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = random_source(rng, "Dropout")
+
+    def forward(self, X: Any) -> list[list[Value]]:
+        """x * mask / (1 - rate) in training mode; x itself otherwise."""
+        rows = as_batch(X, self.name, wrap=True)
+        if not self.training:
+            return rows
+        keep = 1 - self.rate
+        # Drawn even at rate 0, as the book does, so the random stream stays in step with it.
+        mask = self.rng.binomial(1, keep, size=(len(rows), len(rows[0]))) / keep
+        return [[x * m for x, m in zip(row, ms)] for row, ms in zip(rows, mask.tolist())]
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate}, name={self.name!r})"

@@ -1,7 +1,18 @@
-"""Losses: each maps (predictions, targets) to the mean loss over the batch, as one `Value`."""
+"""Losses: each maps (predictions, targets) to the mean loss over the batch, as one `Value`.
+
+The book clips probabilities to [1e-7, 1 - 1e-7] before taking logs, so that log(0) = -inf
+cannot happen and one confident mistake cannot dominate the mean. It clips the value only: its
+hand-derived backward passes are those of the unclipped formulas (-y/p for the categorical
+cross-entropy, which the softmax turns into (p - y)/n). The losses here compute the book's
+clipped value and the book's gradient with ordinary ops: where the clip is in force, a term is
+the unclipped graph plus a constant shift (`_shifted`), so its value is the clipped one and its
+derivative that of the unclipped formula. A constant has no derivative, so no rule in the op
+table states a derivative its function does not have.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -13,8 +24,7 @@ from autograd.ops import data
 from .batch import Batch, as_batch
 from .module import Module
 
-# The book clips probabilities to [1e-7, 1 - 1e-7] before taking logs, so that log(0) = -inf
-# cannot happen and one confident mistake cannot dominate the mean.
+# The book's clip: probabilities are kept in [EPSILON, 1 - EPSILON] before logs are taken.
 EPSILON = 1e-7
 
 
@@ -59,6 +69,37 @@ CLIP: Op = (
 def clip(x: Any, lo: float = EPSILON, hi: float = 1.0 - EPSILON) -> Value:
     """min(max(x, lo), hi) as one `clip` node; the gradient is 0 where the bound is in force."""
     return ag.apply(CLIP, x, lo, hi)
+
+
+def _shifted(v: Value, value: float) -> Value:
+    """v moved by a constant to `value`: the data is `value` (to rounding), the derivative v's."""
+    return v + (value - v.data)
+
+
+def _log_clipped(p: Value) -> Value:
+    """log clip(p) as the book's forward computes it, with the derivative of log p, 1/p.
+
+    That is the book's backward: -y/p with the clip ignored. Through a softmax it becomes
+    (p - y)/n even for a sample whose p fell below 1e-7. When p is exactly 0 (its exponential
+    underflowed) or infinite there is no finite log p to shift, and the term is the constant
+    log clip(p): no chain rule through the softmax carries a gradient past an exact 0 (the
+    book's separate backward gives nan there); SoftmaxCrossEntropy, on logits, has no such limit.
+    """
+    c = _clip(p.data, EPSILON, 1.0 - EPSILON)
+    if c == p.data or c != c:  # inside the range, or nan (which passes through)
+        return p.log()
+    if 0.0 < p.data < math.inf:
+        return _shifted(p.log(), math.log(c))
+    return Value(math.log(c))
+
+
+def _straight_through_clip(p: Value) -> Value:
+    """clip(p) in value, with derivative 1: the book's binary cross-entropy backward uses the
+    clipped p in y/p - (1 - y)/(1 - p), as if the clip were not there."""
+    c = _clip(p.data, EPSILON, 1.0 - EPSILON)
+    if c == p.data or c != c:  # inside the range, or nan (which passes through)
+        return p
+    return _shifted(p, c) if math.isfinite(p.data) else Value(c)
 
 
 def _targets_like(y: Any, rows: Batch, who: str) -> Batch:
@@ -133,12 +174,13 @@ def _class_weights(y: Any, n: int, k: int, who: str) -> list[list[tuple[int, flo
 
 
 class CategoricalCrossEntropy(Module):
-    """L = mean_i -sum_k y_ik log clip(p_ik); dL/dp_ik = -y_ik / p_ik / n inside the clip range.
+    """L = mean_i -sum_k y_ik log clip(p_ik); dL/dp_ik = -y_ik / p_ik / n, the book's, everywhere.
 
     Targets are class indices (n,) or one-hot rows (n, k). For one-hot rows this is the book's
-    -log(sum_k p_ik y_ik); only the terms with y_ik != 0 enter the graph, so indices and one-hot
-    targets build the same graph. Where the clip is in force the gradient is 0, the clip's own
-    derivative; the book's hand-derived backward ignores the clip and uses -y / p there too.
+    -log(sum_k clip(p_ik) y_ik); only the terms with y_ik != 0 enter the graph, so indices and
+    one-hot targets build the same graph. The value is clipped as the book's forward clips it;
+    the derivative is the book's backward, -y/p, also where the clip is in force, so that after
+    a Softmax the gradient is the book's (p - y)/n at saturated samples too (see `_log_clipped`).
     """
 
     prefix = "cce"
@@ -149,13 +191,55 @@ class CategoricalCrossEntropy(Module):
         targets = _class_weights(y, len(rows), len(rows[0]), self.name)
         sample_losses = []
         for row, pairs in zip(rows, targets):
-            logs = [clip(row[c]).log() if t == 1.0 else t * clip(row[c]).log() for c, t in pairs]
+            logs = [
+                _log_clipped(row[c]) if t == 1.0 else t * _log_clipped(row[c]) for c, t in pairs
+            ]
             sample_losses.append(-(logs[0] if len(logs) == 1 else ag.sum(logs)))
         return ag.sum(sample_losses) / len(sample_losses)
 
 
+class SoftmaxCrossEntropy(Module):
+    """Softmax and categorical cross-entropy in one, on logits z: the book's
+    Activation_Softmax_Loss_CategoricalCrossentropy. L = mean_i -log clip(p_i,c), dL/dz = (p - y)/n.
+
+    Each sample's loss is built as log sum_k e^(z_k - m) - (z_c - m), with m the row's max taken
+    as a constant: that is -log p_c, and the chain rule through it gives p_k - y_k for every
+    logit, with nothing to divide by p. No probability underflows into the way, so the gradient
+    is (p - y)/n however saturated a sample is. The value is clipped as the book clips it.
+    Targets are class indices (n,) or one-hot rows (n, k) (or any probability rows).
+    """
+
+    prefix = "softmax_cce"
+
+    def forward(self, logits: Any, y: Any) -> Value:
+        """The mean over samples of -log softmax(z)_c, clipped to at most -log(1e-7)."""
+        rows = as_batch(logits, self.name, wrap=True)
+        targets = _class_weights(y, len(rows), len(rows[0]), self.name)
+        sample_losses = []
+        for row, pairs in zip(rows, targets):
+            m = max(v.data for v in row)
+            shifted = [v - m for v in row]
+            exps = [s.exp() for s in shifted]
+            total = ag.sum(exps)
+            log_total = total.log()
+            terms = []
+            for c, t in pairs:
+                nll = log_total - shifted[c]  # -log p_c = log sum e^(z - m) - (z_c - m)
+                p = exps[c].data / total.data
+                clipped = _clip(p, EPSILON, 1.0 - EPSILON)
+                if clipped != p and math.isfinite(nll.data):
+                    nll = _shifted(nll, -math.log(clipped))
+                terms.append(nll if t == 1.0 else t * nll)
+            sample_losses.append(terms[0] if len(terms) == 1 else ag.sum(terms))
+        return ag.sum(sample_losses) / len(sample_losses)
+
+
 class BinaryCrossEntropy(Module):
-    """L = mean -(y log clip(p) + (1 - y) log(1 - clip(p))); dL/dp = -(y/p - (1-y)/(1-p)) / N."""
+    """L = mean -(y log clip(p) + (1 - y) log(1 - clip(p))); dL/dp = -(y/c - (1-y)/(1-c)) / N, c = clip(p).
+
+    The book's formulas for both: its backward clips p too and then differentiates as if the clip
+    were not there, so a confident mistake still gets a gradient.
+    """
 
     prefix = "bce"
 
@@ -166,6 +250,50 @@ class BinaryCrossEntropy(Module):
         terms = []
         for row, trow in zip(rows, target_rows):
             for p, t in zip(row, trow):
-                pc = clip(p)
-                terms.append(-(t * pc.log() + (1.0 - t) * (1.0 - pc).log()))
+                c = _straight_through_clip(p)
+                if type(t) is float and t == 1.0:
+                    terms.append(-c.log())
+                elif type(t) is float and t == 0.0:
+                    terms.append(-(1.0 - c).log())
+                else:
+                    terms.append(-(t * c.log() + (1.0 - t) * (1.0 - c).log()))
+        return ag.sum(terms) / len(terms)
+
+
+class MAE(Module):
+    """L = mean over all entries of |y_hat - y|; dL/dy_hat = sign(y_hat - y) / N (0 where equal).
+
+    |d| is written relu(d) + relu(-d), whose derivative at d = 0 is 0, as the book's np.sign.
+    """
+
+    prefix = "mae"
+
+    def forward(self, pred: Any, target: Any) -> Value:
+        """The mean absolute difference between predictions and targets."""
+        rows = as_batch(pred, self.name, wrap=True)
+        target_rows = _targets_like(target, rows, self.name)
+        terms = []
+        for row, trow in zip(rows, target_rows):
+            for p, t in zip(row, trow):
+                d = p - t
+                terms.append(d.relu() + (-d).relu())
+        return ag.sum(terms) / len(terms)
+
+
+class Hinge(Module):
+    """L = mean over all entries of max(0, 1 - y * s), for labels y in {-1, +1} and scores s.
+
+    The max-margin loss of micrograd's demo: a sample costs nothing once its score is on the
+    right side with margin 1. dL/ds = -y / N where y s < 1, else 0.
+    """
+
+    prefix = "hinge"
+
+    def forward(self, scores: Any, target: Any) -> Value:
+        """The mean hinge loss."""
+        rows = as_batch(scores, self.name, wrap=True)
+        target_rows = _targets_like(target, rows, self.name)
+        terms = [
+            (1.0 - s * t).relu() for row, trow in zip(rows, target_rows) for s, t in zip(row, trow)
+        ]
         return ag.sum(terms) / len(terms)

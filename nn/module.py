@@ -56,6 +56,9 @@ class Module:
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"a module name must be a non-empty str, got {name!r}")
         self.name = name if name is not None else _next_name(self.prefix)
+        # Training mode: Dropout drops. `predict` and validation switch it off (the book's
+        # `training` argument, kept on the module as PyTorch keeps it).
+        self.training = True
 
     def forward(self, *args: Any) -> Any:
         """The computation; subclasses define it."""
@@ -68,7 +71,40 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """The trainable leaf Values, each listed once."""
+        return unique([p for child in self.children() for p in child.parameters()])
+
+    def children(self) -> list[Module]:
+        """The modules this one is made of (none for a single layer)."""
         return []
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (True) or evaluation mode (False) here and in every child; returns self."""
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: the same as train(False)."""
+        return self.train(False)
+
+    def regularization_loss(self) -> Value | None:
+        """The sum of the children's regularisation penalties, or None when there are none."""
+        terms = [t for child in self.children() if (t := child.regularization_loss()) is not None]
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else ag.sum(terms)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The outputs for X as a float64 array, in evaluation mode and with no graph recorded."""
+        was_training = self.training
+        self.eval()
+        try:
+            with ag.no_grad():
+                out = self(X)
+        finally:
+            self.train(was_training)
+        return np.array(_numbers(out), dtype=np.float64)
 
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to 0 (backward accumulates into leaves)."""
@@ -102,6 +138,15 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _numbers(x: Any) -> Any:
+    """The numbers of a Value, or of nested lists of them, as nested lists of floats."""
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return [_numbers(e) for e in x]
+    return x
 
 
 def check_names(expected: Collection[str], found: Sequence[str], what: str) -> None:
@@ -151,9 +196,9 @@ class Sequential(Module):
             X = layer(X)
         return X
 
-    def parameters(self) -> list[Value]:
-        """Every layer's parameters, in layer order; a layer used twice counts once."""
-        return unique([p for layer in self.layers for p in layer.parameters()])
+    def children(self) -> list[Module]:
+        """The layers, in order."""
+        return list(self.layers)
 
     def _arrays(self) -> dict[str, tuple[tuple[int, ...], list[Value]]]:
         # Keys by position ("0.weights"), not by name: names depend on how many modules the

@@ -2,13 +2,22 @@
 
 `nn` gets every gradient from the engine's chain rule, one scalar node at a time. This module
 gets the same gradients from matrix calculus, derived by hand, as the book does: for example
-dweights = inputs.T @ dvalues. The tests require the two to agree to 1e-10.
+dweights = inputs.T @ dvalues. The tests require the two to agree to 1e-10, and whole training
+runs of `nn` to follow these classes epoch by epoch (tests/test_nn_book_runs.py).
 
-Everything here computes in float64, also in a process where `nnfs.init()` ran (the seed's first
+The interface is the book's: a layer's forward(inputs) stores self.output, its backward(dvalues)
+stores self.dinputs (and self.dweights, self.dbiases); a loss's forward(y_pred, y_true) returns
+the sample losses and calculate() their mean; an optimiser has pre_update_params,
+update_params(layer) and post_update_params. The chapter 18 to 22 pieces (the `training` flag,
+`predictions`, accumulated losses, `Model`) are here too.
+
+Everything here computes in float64, also in a process where `nnfs.init()` ran (the book's first
 cell calls it). That call replaces np.dot with a version that returns float32 (and fails on
 plain lists), and makes np.zeros, np.eye and np.random.randn default to float32. So where the
 book writes np.dot(a, b) this module writes a @ b, and every new array gets an explicit dtype.
-The book's random initialisation is replaced by a seedable numpy Generator, for the same reason.
+The initial weights are the book's own draw, 0.01 * np.random.randn(...), widened to float64
+(exactly, so after nnfs.init() they are the book's weights to the bit); `rng=` draws them from a
+Generator instead.
 """
 
 from __future__ import annotations
@@ -28,18 +37,37 @@ def _f64(x: Any) -> np.ndarray:
 
 
 class Layer_Dense:  # noqa: N801 - the book's name, kept for side-by-side reading
-    """Fully connected layer: output = inputs @ weights + biases."""
+    """Fully connected layer: output = inputs @ weights + biases, with optional L1/L2 penalties."""
 
     def __init__(
-        self, n_inputs: int, n_neurons: int, rng: np.random.Generator | int | None = None
+        self,
+        n_inputs: int,
+        n_neurons: int,
+        weight_regularizer_l1: float = 0,
+        weight_regularizer_l2: float = 0,
+        bias_regularizer_l1: float = 0,
+        bias_regularizer_l2: float = 0,
+        *,
+        rng: np.random.Generator | int | None = None,
+        scale: float = 0.01,
     ) -> None:
-        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        # W ~ 0.01 N(0, 1), laid out (n_inputs, n_neurons) so that forward needs no transpose
-        self.weights = 0.01 * rng.standard_normal((n_inputs, n_neurons))
+        # W ~ 0.01 N(0, 1) (chapter 17 uses scale 0.1), laid out (n_inputs, n_neurons) so that
+        # forward needs no transpose
+        if rng is None:
+            draws = np.random.randn(n_inputs, n_neurons)  # the book's call, numpy's global state
+        else:
+            gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+            draws = gen.standard_normal((n_inputs, n_neurons))
+        self.weights = (scale * draws).astype(F64)
         # b = 0, one row that broadcasts over the batch
         self.biases = np.zeros((1, n_neurons), dtype=F64)
+        # lambda for each penalty: L1 adds lambda sum |w|, L2 adds lambda sum w^2 to the loss
+        self.weight_regularizer_l1 = weight_regularizer_l1
+        self.weight_regularizer_l2 = weight_regularizer_l2
+        self.bias_regularizer_l1 = bias_regularizer_l1
+        self.bias_regularizer_l2 = bias_regularizer_l2
 
-    def forward(self, inputs: Any) -> None:
+    def forward(self, inputs: Any, training: bool = True) -> None:
         # X, kept because dL/dW needs it
         self.inputs = _f64(inputs)
         # Z = X W + b; the book writes np.dot(inputs, weights), but after nnfs.init() np.dot
@@ -51,14 +79,56 @@ class Layer_Dense:  # noqa: N801 - the book's name, kept for side-by-side readin
         self.dweights = self.inputs.T @ dvalues
         # dL/db = sum over samples of dL/dZ, because dz_sj/db_j = 1
         self.dbiases = np.sum(dvalues, axis=0, keepdims=True)
+        # d(lambda sum |w|)/dw = lambda sign(w), taken as +1 at w = 0
+        if self.weight_regularizer_l1 > 0:
+            dL1 = np.where(self.weights < 0, -1.0, 1.0)
+            self.dweights = self.dweights + self.weight_regularizer_l1 * dL1
+        # d(lambda sum w^2)/dw = 2 lambda w
+        if self.weight_regularizer_l2 > 0:
+            self.dweights = self.dweights + 2 * self.weight_regularizer_l2 * self.weights
+        if self.bias_regularizer_l1 > 0:
+            dL1 = np.where(self.biases < 0, -1.0, 1.0)
+            self.dbiases = self.dbiases + self.bias_regularizer_l1 * dL1
+        if self.bias_regularizer_l2 > 0:
+            self.dbiases = self.dbiases + 2 * self.bias_regularizer_l2 * self.biases
         # dL/dX = dL/dZ W^T, because dz_sj/dx_si = w_ij
         self.dinputs = dvalues @ self.weights.T
+
+
+class Layer_Dropout:  # noqa: N801
+    """In training, output = inputs * mask / (1 - rate), mask ~ Bernoulli(1 - rate); else inputs."""
+
+    def __init__(self, rate: float, *, rng: np.random.Generator | int | None = None) -> None:
+        # the book stores the fraction kept, not the fraction dropped
+        self.rate = 1 - rate
+        self.rng = None if rng is None else np.random.default_rng(rng)
+
+    def forward(self, inputs: Any, training: bool = True) -> None:
+        self.inputs = _f64(inputs)
+        if not training:
+            self.output = self.inputs.copy()
+            return
+        draw = np.random.binomial if self.rng is None else self.rng.binomial
+        # 1 with probability rate (kept), 0 otherwise, scaled so the expected output is the input
+        self.binary_mask = draw(1, self.rate, size=self.inputs.shape) / self.rate
+        self.output = self.inputs * self.binary_mask
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        # d output / d input = mask
+        self.dinputs = dvalues * self.binary_mask
+
+
+class Layer_Input:  # noqa: N801
+    """The model's first 'layer': it passes the data on, so every layer has a predecessor."""
+
+    def forward(self, inputs: Any, training: bool = True) -> None:
+        self.output = _f64(inputs)
 
 
 class Activation_ReLU:  # noqa: N801
     """a = max(0, z)."""
 
-    def forward(self, inputs: Any) -> None:
+    def forward(self, inputs: Any, training: bool = True) -> None:
         # z, kept to know where the gradient passes
         self.inputs = _f64(inputs)
         # a = max(0, z)
@@ -70,11 +140,14 @@ class Activation_ReLU:  # noqa: N801
         # ... and 0 where z <= 0
         self.dinputs[self.inputs <= 0] = 0
 
+    def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        return outputs
+
 
 class Activation_Sigmoid:  # noqa: N801
     """a = 1 / (1 + e^-z)."""
 
-    def forward(self, inputs: Any) -> None:
+    def forward(self, inputs: Any, training: bool = True) -> None:
         self.inputs = _f64(inputs)
         # a = 1 / (1 + e^-z)
         self.output = 1 / (1 + np.exp(-self.inputs))
@@ -83,11 +156,15 @@ class Activation_Sigmoid:  # noqa: N801
         # da/dz = a (1 - a), so dL/dz = dL/da * (1 - a) * a
         self.dinputs = dvalues * (1 - self.output) * self.output
 
+    def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        # class 1 where p > 0.5
+        return (outputs > 0.5) * 1
+
 
 class Activation_Tanh:  # noqa: N801 - not in the book; written in its style
     """a = tanh z."""
 
-    def forward(self, inputs: Any) -> None:
+    def forward(self, inputs: Any, training: bool = True) -> None:
         self.inputs = _f64(inputs)
         # a = tanh z
         self.output = np.tanh(self.inputs)
@@ -100,7 +177,7 @@ class Activation_Tanh:  # noqa: N801 - not in the book; written in its style
 class Activation_Softmax:  # noqa: N801
     """p_j = e^(z_j - max z) / sum_k e^(z_k - max z), row by row."""
 
-    def forward(self, inputs: Any) -> None:
+    def forward(self, inputs: Any, training: bool = True) -> None:
         self.inputs = _f64(inputs)
         # e^(z - max z): the shift cancels in the ratio and keeps every exponent <= 0
         exp_values = np.exp(self.inputs - np.max(self.inputs, axis=1, keepdims=True))
@@ -117,20 +194,82 @@ class Activation_Softmax:  # noqa: N801
             # dL/dz = J^T dL/dp (J is symmetric)
             self.dinputs[index] = jacobian_matrix @ single_dvalues
 
+    def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        # the most probable class
+        return np.argmax(outputs, axis=1)
+
+
+class Activation_Linear:  # noqa: N801
+    """a = z, for regression outputs."""
+
+    def forward(self, inputs: Any, training: bool = True) -> None:
+        self.inputs = _f64(inputs)
+        self.output = self.inputs
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        # da/dz = 1
+        self.dinputs = _f64(dvalues).copy()
+
+    def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        return outputs
+
 
 # ---- losses: forward returns the per-sample losses; calculate averages them ----
 
 
 class Loss:
-    """The shared part: the data loss is the mean of the per-sample losses."""
+    """The shared part: the data loss is the mean of the sample losses; the regularisation loss
+    adds every layer's penalties."""
 
     def forward(self, output: np.ndarray, y: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def calculate(self, output: Any, y: Any) -> float:
+    def regularization_loss(self, layer: Any = None) -> float:
+        # one layer's penalties (the book's chapters 14 to 17), or those of every trainable
+        # layer that a Model handed over (chapters 18 and later)
+        layers = [layer] if layer is not None else self.trainable_layers
+        regularization_loss = 0.0
+        for layer in layers:
+            # L1: lambda sum |w|
+            if layer.weight_regularizer_l1 > 0:
+                regularization_loss += layer.weight_regularizer_l1 * np.sum(np.abs(layer.weights))
+            # L2: lambda sum w^2
+            if layer.weight_regularizer_l2 > 0:
+                regularization_loss += layer.weight_regularizer_l2 * np.sum(
+                    layer.weights * layer.weights
+                )
+            if layer.bias_regularizer_l1 > 0:
+                regularization_loss += layer.bias_regularizer_l1 * np.sum(np.abs(layer.biases))
+            if layer.bias_regularizer_l2 > 0:
+                regularization_loss += layer.bias_regularizer_l2 * np.sum(
+                    layer.biases * layer.biases
+                )
+        return float(regularization_loss)
+
+    def remember_trainable_layers(self, trainable_layers: list[Any]) -> None:
+        self.trainable_layers = trainable_layers
+
+    def calculate(self, output: Any, y: Any, *, include_regularization: bool = False) -> Any:
         # L = mean_s L_s
         sample_losses = self.forward(_f64(output), y)
-        return float(np.mean(sample_losses))
+        data_loss = float(np.mean(sample_losses))
+        # kept for the mean over a whole epoch of batches
+        self.accumulated_sum = getattr(self, "accumulated_sum", 0.0) + np.sum(sample_losses)
+        self.accumulated_count = getattr(self, "accumulated_count", 0) + len(sample_losses)
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
+    def calculate_accumulated(self, *, include_regularization: bool = False) -> Any:
+        # the mean of every sample loss since new_pass()
+        data_loss = float(self.accumulated_sum / self.accumulated_count)
+        if not include_regularization:
+            return data_loss
+        return data_loss, self.regularization_loss()
+
+    def new_pass(self) -> None:
+        self.accumulated_sum = 0.0
+        self.accumulated_count = 0
 
 
 class Loss_CategoricalCrossentropy(Loss):  # noqa: N801
@@ -228,6 +367,93 @@ class Loss_MeanSquaredError(Loss):  # noqa: N801
         self.dinputs = -2 * (_f64(y_true) - dvalues) / outputs
         # mean over samples
         self.dinputs = self.dinputs / samples
+
+
+class Loss_MeanAbsoluteError(Loss):  # noqa: N801
+    """L_s = mean_j |y - y_hat|."""
+
+    def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        return np.mean(np.abs(_f64(y_true) - y_pred), axis=-1)
+
+    def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        samples = len(dvalues)
+        outputs = len(dvalues[0])
+        # dL_s/dy_hat = -sign(y - y_hat) / outputs (0 where equal). The book's code prints
+        # np.sign(y_true - dvalues) without the minus, the gradient of -|y - y_hat|: a slip that
+        # would climb the loss. This twin keeps the derivative of its own forward.
+        self.dinputs = -np.sign(_f64(y_true) - dvalues) / outputs
+        self.dinputs = self.dinputs / samples
+
+
+class Loss_Hinge(Loss):  # noqa: N801 - not in the book; written in its style (micrograd's loss)
+    """L_s = mean_j max(0, 1 - y s), labels y in {-1, +1}, scores s."""
+
+    def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        y_true = _f64(y_true).reshape(y_pred.shape)
+        # a margin of at least 1 on the right side costs nothing
+        return np.mean(np.maximum(0, 1 - y_true * y_pred), axis=-1)
+
+    def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        y_true = _f64(y_true).reshape(dvalues.shape)
+        samples = len(dvalues)
+        outputs = len(dvalues[0])
+        # dL_s/ds = -y where 1 - y s > 0, else 0
+        self.dinputs = np.where(1 - y_true * dvalues > 0, -y_true, 0.0) / outputs
+        self.dinputs = self.dinputs / samples
+
+
+# ---- accuracy: the share of right predictions, also accumulated over batches ----
+
+
+class Accuracy:
+    """The shared part: the mean of the comparisons, and its running version over an epoch."""
+
+    def compare(self, predictions: np.ndarray, y: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def calculate(self, predictions: np.ndarray, y: Any) -> float:
+        comparisons = self.compare(predictions, y)
+        self.accumulated_sum = getattr(self, "accumulated_sum", 0) + np.sum(comparisons)
+        self.accumulated_count = getattr(self, "accumulated_count", 0) + len(comparisons)
+        return float(np.mean(comparisons))
+
+    def calculate_accumulated(self) -> float:
+        return float(self.accumulated_sum / self.accumulated_count)
+
+    def new_pass(self) -> None:
+        self.accumulated_sum = 0
+        self.accumulated_count = 0
+
+
+class Accuracy_Categorical(Accuracy):  # noqa: N801
+    """prediction == class; `binary` for 0/1 columns compared as they are."""
+
+    def __init__(self, *, binary: bool = False) -> None:
+        self.binary = binary
+
+    def init(self, y: Any) -> None:
+        pass
+
+    def compare(self, predictions: np.ndarray, y: Any) -> np.ndarray:
+        y = np.asarray(y)
+        if not self.binary and len(y.shape) == 2:
+            # one-hot rows to class indices
+            y = np.argmax(y, axis=1)
+        return predictions == y
+
+
+class Accuracy_Regression(Accuracy):  # noqa: N801
+    """|prediction - y| < precision, with precision = std(y) / 250 from the first targets seen."""
+
+    def __init__(self) -> None:
+        self.precision: float | None = None
+
+    def init(self, y: Any, reinit: bool = False) -> None:
+        if self.precision is None or reinit:
+            self.precision = float(np.std(_f64(y)) / 250)
+
+    def compare(self, predictions: np.ndarray, y: Any) -> np.ndarray:
+        return np.absolute(predictions - _f64(y)) < self.precision
 
 
 # ---- optimisers: pre_update_params, update_params per layer, post_update_params ----
@@ -436,3 +662,144 @@ class Optimizer_Adam:  # noqa: N801
 
     def post_update_params(self) -> None:
         self.iterations += 1
+
+
+# ---- the model of chapters 18 to 22: layers in a list, trained with batches and validation ----
+
+
+class Model:
+    """add() layers, set() a loss, an optimiser and an accuracy, finalize(), then train()."""
+
+    def __init__(self) -> None:
+        self.layers: list[Any] = []
+        self.softmax_classifier_output: Any = None
+        self.lines: list[str] = []  # every line train() and evaluate() printed, for tests
+
+    def add(self, layer: Any) -> None:
+        self.layers.append(layer)
+
+    def set(self, *, loss: Any = None, optimizer: Any = None, accuracy: Any = None) -> None:
+        if loss is not None:
+            self.loss = loss
+        if optimizer is not None:
+            self.optimizer = optimizer
+        if accuracy is not None:
+            self.accuracy = accuracy
+
+    def finalize(self) -> None:
+        # each layer learns its neighbours: forward reads prev.output, backward next.dinputs
+        self.input_layer = Layer_Input()
+        chain = [self.input_layer, *self.layers, self.loss]
+        for prev, layer, nxt in zip(chain, chain[1:], chain[2:]):
+            layer.prev, layer.next = prev, nxt
+        self.output_layer_activation = self.layers[-1]
+        self.trainable_layers = [layer for layer in self.layers if hasattr(layer, "weights")]
+        self.loss.remember_trainable_layers(self.trainable_layers)
+        # softmax followed by cross-entropy: use the combined, shorter backward (p - y)/n
+        if isinstance(self.layers[-1], Activation_Softmax) and isinstance(
+            self.loss, Loss_CategoricalCrossentropy
+        ):
+            self.softmax_classifier_output = Activation_Softmax_Loss_CategoricalCrossentropy()
+
+    def _say(self, line: str) -> None:
+        self.lines.append(line)
+        if self.verbose:
+            print(line)
+
+    def train(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        print_every: int = 1,
+        validation_data: tuple[Any, Any] | None = None,
+        verbose: bool = True,
+    ) -> None:
+        self.verbose = verbose
+        self.accuracy.init(y)
+        # the last batch may be smaller: ceil(len(X) / batch_size) steps
+        train_steps = 1 if batch_size is None else -(-len(X) // batch_size)
+        for epoch in range(1, epochs + 1):
+            self._say(f"epoch: {epoch}")
+            self.loss.new_pass()
+            self.accuracy.new_pass()
+            for step in range(train_steps):
+                if batch_size is None:
+                    batch_X, batch_y = X, y
+                else:
+                    batch_X = X[step * batch_size : (step + 1) * batch_size]
+                    batch_y = y[step * batch_size : (step + 1) * batch_size]
+                output = self.forward(batch_X, training=True)
+                data_loss, regularization_loss = self.loss.calculate(
+                    output, batch_y, include_regularization=True
+                )
+                loss = data_loss + regularization_loss
+                predictions = self.output_layer_activation.predictions(output)
+                accuracy = self.accuracy.calculate(predictions, batch_y)
+                self.backward(output, batch_y)
+                self.optimizer.pre_update_params()
+                for layer in self.trainable_layers:
+                    self.optimizer.update_params(layer)
+                self.optimizer.post_update_params()
+                if not step % print_every or step == train_steps - 1:
+                    self._say(
+                        f"step: {step}, acc: {accuracy:.3f}, loss: {loss:.3f} ("
+                        f"data_loss: {data_loss:.3f}, reg_loss: {regularization_loss:.3f}), "
+                        f"lr: {self.optimizer.current_learning_rate}"
+                    )
+            epoch_data_loss, epoch_regularization_loss = self.loss.calculate_accumulated(
+                include_regularization=True
+            )
+            epoch_loss = epoch_data_loss + epoch_regularization_loss
+            self._say(
+                f"training, acc: {self.accuracy.calculate_accumulated():.3f}, "
+                f"loss: {epoch_loss:.3f} (data_loss: {epoch_data_loss:.3f}, "
+                f"reg_loss: {epoch_regularization_loss:.3f}), "
+                f"lr: {self.optimizer.current_learning_rate}"
+            )
+            if validation_data is not None:
+                self.evaluate(*validation_data, batch_size=batch_size)
+
+    def evaluate(self, X_val: Any, y_val: Any, *, batch_size: int | None = None) -> None:
+        steps = 1 if batch_size is None else -(-len(X_val) // batch_size)
+        self.loss.new_pass()
+        self.accuracy.new_pass()
+        for step in range(steps):
+            if batch_size is None:
+                batch_X, batch_y = X_val, y_val
+            else:
+                batch_X = X_val[step * batch_size : (step + 1) * batch_size]
+                batch_y = y_val[step * batch_size : (step + 1) * batch_size]
+            output = self.forward(batch_X, training=False)
+            self.loss.calculate(output, batch_y)
+            self.accuracy.calculate(self.output_layer_activation.predictions(output), batch_y)
+        self.validation = (self.loss.calculate_accumulated(), self.accuracy.calculate_accumulated())
+        self._say(f"validation, acc: {self.validation[1]:.3f}, loss: {self.validation[0]:.3f}")
+
+    def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        steps = 1 if batch_size is None else -(-len(X) // batch_size)
+        output = []
+        for step in range(steps):
+            batch_X = X if batch_size is None else X[step * batch_size : (step + 1) * batch_size]
+            output.append(self.forward(batch_X, training=False))
+        return np.vstack(output)
+
+    def forward(self, X: Any, training: bool) -> np.ndarray:
+        self.input_layer.forward(X, training)
+        for layer in self.layers:
+            layer.forward(layer.prev.output, training)
+        return self.layers[-1].output
+
+    def backward(self, output: np.ndarray, y: Any) -> None:
+        if self.softmax_classifier_output is not None:
+            # the combined backward gives the last layer's dinputs directly
+            self.softmax_classifier_output.backward(output, y)
+            self.layers[-1].dinputs = self.softmax_classifier_output.dinputs
+            for layer in reversed(self.layers[:-1]):
+                layer.backward(layer.next.dinputs)
+            return
+        self.loss.backward(output, y)
+        for layer in reversed(self.layers):
+            layer.backward(layer.next.dinputs)

@@ -228,7 +228,7 @@ def test_cce_indices_and_one_hot_give_the_same_loss_and_graph() -> None:
     assert math.isclose(by_index.data, expected, rel_tol=1e-15)
     assert by_one_hot.data == by_index.data
     ops = [[v.op for v in ag.topological_order(L)] for L in (by_index, by_one_hot)]
-    assert ops[0] == ops[1] and ops[0].count("log") == 3 and ops[0].count("clip") == 3
+    assert ops[0] == ops[1] and ops[0].count("log") == 3 and "clip" not in ops[0]
 
 
 def test_cce_soft_targets_are_the_cross_entropy() -> None:
@@ -237,16 +237,49 @@ def test_cce_soft_targets_are_the_cross_entropy() -> None:
     assert math.isclose(L.data, -(0.5 * math.log(0.7) + 0.5 * math.log(0.2)), rel_tol=1e-15)
 
 
-def test_cce_clips_as_the_book_does_and_stops_the_gradient_there() -> None:
-    p = nn.to_values([[0.0, 1.0], [1.0, 0.0]])
-    L = nn.CategoricalCrossEntropy()(p, [0, 0])
-    assert math.isclose(L.data, (-math.log(1e-7) - math.log(1 - 1e-7)) / 2, rel_tol=1e-15)
+def test_cce_clips_the_value_as_the_book_and_keeps_the_books_gradient_minus_y_over_p() -> None:
+    p = nn.to_values([[1e-9, 1.0 - 1e-9], [1.0, 0.0], [0.0, 1.0], [0.25, 0.75]])
+    L = nn.CategoricalCrossEntropy()(p, [0, 0, 0, 1])
+    expected = -(math.log(1e-7) + math.log(1 - 1e-7) + math.log(1e-7) + math.log(0.75)) / 4
+    assert math.isclose(L.data, expected, rel_tol=1e-15)
     L.backward()
-    assert p[0][0].grad == 0.0  # clipped from 0 up to 1e-7: the clip's derivative is 0
-    assert p[1][0].grad == 0.0  # clipped from 1 down to 1 - 1e-7
-    q = nn.to_values([[0.25, 0.75]])
-    nn.CategoricalCrossEntropy()(q, [1]).backward()
-    assert q[0][1].grad == pytest.approx(-1 / 0.75, rel=1e-15)
+    # dL/dp = -y / p / n, the book's backward, also where the clip changed the value ...
+    assert p[0][0].grad == pytest.approx(-1 / 1e-9 / 4, rel=1e-15)
+    assert p[1][0].grad == pytest.approx(-1 / 1.0 / 4, rel=1e-15)
+    assert p[3][1].grad == pytest.approx(-1 / 0.75 / 4, rel=1e-15)
+    # ... except at p = 0, where -1/p has no finite value: the term is a constant there.
+    assert p[2][0].grad == 0.0
+    assert p[0][1].grad == 0.0  # not a target class
+
+
+def test_softmax_then_cce_gives_p_minus_y_over_n_at_saturated_samples() -> None:
+    # Sample 0's correct class has p = e^-30 / (1 + ...) ~ 9e-14, far below the clip at 1e-7.
+    Z = [[-30.0, 0.0, 0.0], [1.0, 2.0, 0.5]]
+    y = [0, 1]
+    z = nn.to_values(Z)
+    L = nn.CategoricalCrossEntropy()(nn.Softmax()(z), y)
+    L.backward()
+    e = np.exp(np.array(Z) - np.max(Z, axis=1, keepdims=True))
+    P = e / e.sum(axis=1, keepdims=True)
+    expected = (P - np.eye(3)[y]) / 2
+    np.testing.assert_allclose(nn.grad_array(z), expected, rtol=1e-12, atol=1e-17)
+    assert L.data == pytest.approx((-math.log(1e-7) - math.log(P[1, 1])) / 2, rel=1e-15)
+
+
+def test_softmax_cross_entropy_on_logits_is_the_books_combined_loss() -> None:
+    Z = np.array([[-800.0, 0.0, 0.0], [1.0, 2.0, 0.5], [3.0, -1.0, 0.0]])
+    y = np.array([0, 1, 0])
+    z = nn.to_values(Z)
+    L = nn.SoftmaxCrossEntropy()(z, y)
+    L.backward()
+    book = R.Activation_Softmax_Loss_CategoricalCrossentropy()
+    assert L.data == pytest.approx(book.forward(Z, y), rel=1e-15)
+    book.backward(book.output, y)
+    # e^-800 underflows to 0: the book's (p - y)/n is still -1/3 there, and so is ours.
+    assert book.dinputs[0, 0] == -1 / 3
+    np.testing.assert_allclose(nn.grad_array(z), book.dinputs, rtol=1e-14, atol=1e-17)
+    one_hot = nn.SoftmaxCrossEntropy()(Z, np.eye(3)[y])
+    assert one_hot.data == L.data
 
 
 @pytest.mark.parametrize(
