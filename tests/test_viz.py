@@ -632,6 +632,35 @@ def test_scopes_become_nested_frames_with_each_neurons_weights_inside() -> None:
     assert "subgraph" not in to_dot(loss, clusters=False)
 
 
+def test_a_layers_shared_inputs_share_one_column_and_their_factors_sit_on_their_own_arrows() -> (
+    None
+):
+    loss, W, X = seed_layer()
+    dot = to_dot(loss)
+    nodes, edges = parse(dot)
+    xs = [node_of(nodes, f"x{n}") for n in range(1, 5)]
+    # One rank for the four inputs, listed in label order.
+    assert f"\t\t{{rank=same; {' '.join(xs)}}}\n" in dot
+    frames = re.split(r"subgraph cluster_\d+ \{", dot)
+    for n, x in enumerate(xs, start=1):
+        out = [(h, a) for t, h, a in edges if t == x]
+        assert len(out) == 3  # one arrow into each neuron
+        for i, (factor, attrs) in enumerate(out, start=1):
+            # The arrow stops at a text node showing d(w_in x_n)/d x_n = w_in, and goes on
+            # from it, with the arrowhead, into the neuron's product.
+            assert "arrowhead=none" in attrs and "label" not in attrs
+            assert text(nodes[factor]) == f"×{W[i - 1][n - 1].data:g}"
+            (into,) = [h for t, h, _ in edges if t == factor]
+            assert (node_of(nodes, f"w{i}{n}"), into) in [(t, h) for t, h, _ in edges]
+            assert f"\t{factor} [" in frames[1 + i]  # drawn inside neuron i's frame
+    # A weight's arrow stays in its frame and keeps its label: d(w x)/d w = x.
+    w23 = node_of(nodes, "w23")
+    ((_, attrs),) = [(h, a) for t, h, a in edges if t == w23]
+    assert text(attrs) == "×3"
+    # The single neuron has no frames: nothing changes there.
+    assert "rank=same" not in to_dot(seed_neuron()[0])
+
+
 def test_collapse_by_neuron_folds_each_neuron_into_one_counted_box() -> None:
     loss, W, X = seed_layer()
     nodes, edges = parse(to_dot(loss, collapse="neuron"))

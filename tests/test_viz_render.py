@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import shutil
 import struct
 import subprocess
@@ -217,6 +218,37 @@ def test_render_rejects_unknown_formats_and_options_for_a_ready_digraph(tmp_path
         render(draw_graph(loss), tmp_path / "x", highlight=w0)
     (svg,) = render(draw_graph(loss), tmp_path / "y.svg", formats="svg")
     assert svg == tmp_path / "y.svg"
+
+
+def positions(dot_source: str) -> dict[str, tuple[float, float]]:
+    """Each labelled box's centre (x, y in inches, y up) as `dot` lays the drawing out."""
+    plain = run_dot(dot_source, "plain").decode()
+    found = {}
+    for line in plain.splitlines():
+        parts = line.split()
+        label = re.search(r"<B>([^<]+)</B>", line)
+        if parts[0] == "node" and label:
+            found[label[1]] = (float(parts[2]), float(parts[3]))
+    return found
+
+
+def test_the_layers_inputs_form_one_ordered_column_left_of_ordered_weights() -> None:
+    spec = importlib.util.spec_from_file_location("demo", ROOT / "demo.py")
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    loss, W, B, X = demo.seed_layer()
+    at = positions(to_dot(loss, highlight=X[1], fmt="{:.6g}"))
+    inputs = [at[f"x{n}"] for n in range(1, 5)]
+    assert len({x for x, _ in inputs}) == 1  # one column
+    assert [y for _, y in inputs] == sorted((y for _, y in inputs), reverse=True)  # x1 on top
+    weights = [at[w.label] for row in W for w in row]
+    assert max(x for x, _ in inputs) < min(x for x, _ in weights)  # left of every weight
+    for i, row in enumerate(W, start=1):
+        ys = [at[w.label][1] for w in row]
+        assert ys == sorted(ys, reverse=True), (i, ys)  # w_i1 above w_i2 above ...
+    # The neurons come in order too, top to bottom.
+    assert at["w11"][1] > at["w21"][1] > at["w31"][1]
 
 
 def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:

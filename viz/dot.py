@@ -18,6 +18,7 @@ at once whatever the graph's size.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -65,6 +66,16 @@ def write(scene: Scene, options: DrawOptions) -> list[str]:
     return lines
 
 
+def _attrs(attrs: list[str]) -> str:
+    return f" [{' '.join(attrs)}]" if attrs else ""
+
+
+def _label_order(label: str, number: int) -> tuple[tuple[tuple[int, str], ...], int]:
+    """A sort key that puts x2 before x10: digit runs compare as numbers."""
+    runs = re.findall(r"\d+|\D+", label)
+    return tuple((int(r), "") if r.isdigit() else (-1, r) for r in runs), number
+
+
 class _Writer:
     """The DOT statements for one scene; it reads the scene and never changes it."""
 
@@ -72,6 +83,12 @@ class _Writer:
         self.scene = scene
         self.options = options
         self.g = scene.graph
+        # The frame each node drawn as itself sits in, worked out once.
+        self.frames: list[Scope | None] = [
+            scene.frame(i) if scene.shown[i] and scene.group_of[i] < 0 else None
+            for i in range(len(self.g))
+        ]
+        self.placed: dict[Scope | None, list[str]] = {None: []}
 
     def lines(self) -> tuple[list[str], int]:
         """Every statement, and how many of them are edges."""
@@ -83,7 +100,7 @@ class _Writer:
             '\tedge [fontname="Helvetica" fontsize=10 arrowsize=0.7 color="#525252"]\n',
         ]
         # Node statements, each filed under the scope frame it belongs in (None: top level).
-        placed: dict[Scope | None, list[str]] = {None: []}
+        placed = self.placed
         edges: list[str] = []
         for k, b in enumerate(scene.groups):
             placed.setdefault(b.container, []).append(self._group_node(k, b))
@@ -104,6 +121,8 @@ class _Writer:
                 hidden_users = sum(1 for u in g.users[i] if not shown[u])
                 if hidden_users:
                     edges.append(self._stub(f"v{i}_out", f"v{i} -> v{i}_out", hidden_users, "user"))
+        for frame, column in self._shared_leaves().items():
+            placed.setdefault(frame, []).append(column)
         for (tail, head), (n, any_highlighted) in between_boxes.items():
             label = f" label=<{n} edges>" if n > 1 else ""
             extra = f" {_HIGHLIGHTED_EDGE}" if any_highlighted else ""
@@ -139,7 +158,7 @@ class _Writer:
             if k < 0 and scene.group_of[p] < 0:
                 if local is None:
                     local = g.local_derivatives(i)
-                edges.append(self._edge(tail, head, i, slot, local, highlighted))
+                edges.extend(self._edge(p, i, slot, local, highlighted))
             elif scene.group_of[p] != k:
                 count = between_boxes.setdefault((tail, head), [0, 0])
                 count[0] += 1
@@ -219,8 +238,15 @@ class _Writer:
         )
 
     def _edge(
-        self, tail: str, head: str, i: int, slot: int, local: list[float] | None, highlighted: bool
-    ) -> str:
+        self, p: int, i: int, slot: int, local: list[float] | None, highlighted: bool
+    ) -> list[str]:
+        """The arrow from operand p into node i's op, labelled with its factor.
+
+        A leaf drawn outside node i's frame (a layer's input, shared by its neurons) sends its
+        arrows across other arrows, where a label in the middle of the arrow could belong to
+        any of them. Its factor is drawn as a small text node inside node i's frame that the
+        arrow passes through, so each label sits on its own arrow.
+        """
         options, number = self.options, self.options.number
         parts = []
         if local is not None and (options.edge_labels or highlighted):
@@ -228,13 +254,55 @@ class _Writer:
         if local is not None and options.flow:
             passed = as_float(self.g.nodes[i].grad) * local[slot]
             parts.append(f"({html_text(number(passed))})")
-        attrs = []
-        if parts:
-            text = " ".join(parts)
-            attrs.append(f"label=<<B>{text}</B>>" if highlighted else f"label=<{text}>")
-        if highlighted:
-            attrs.append(_HIGHLIGHTED_EDGE)
-        return f"\t{tail} -> {head}{f' [{chr(32).join(attrs)}]' if attrs else ''}\n"
+        text = " ".join(parts)
+        if highlighted and text:
+            text = f"<B>{text}</B>"
+        style = [_HIGHLIGHTED_EDGE] if highlighted else []
+        tail, head = f"v{p}", f"v{i}_op"
+        if text and self._enters_frame(p, i):
+            factor = f"v{i}_x{slot}"
+            colour = f' fontcolor="{HIGHLIGHT}"' if highlighted else ""
+            self.placed.setdefault(self.frames[i], []).append(
+                f"\t{factor} [shape=plaintext fontsize=10 width=0 height=0 margin=0.02"
+                f"{colour} label=<{text}>]\n"
+            )
+            return [
+                f"\t{tail} -> {factor} [{' '.join(['arrowhead=none', *style])}]\n",
+                f"\t{factor} -> {head}{_attrs(style)}\n",
+            ]
+        if text:
+            style.insert(0, f"label=<{text}>")
+        return [f"\t{tail} -> {head}{_attrs(style)}\n"]
+
+    def _enters_frame(self, p: int, i: int) -> bool:
+        """Operand p is a leaf drawn in another frame than node i, which uses it."""
+        return not self.g.parents[p] and self.frames[p] is not self.frames[i]
+
+    def _shared_leaves(self) -> dict[Scope | None, str]:
+        """Per frame, one column of the leaves that feed other frames, in label order.
+
+        A layer's inputs would otherwise sit wherever crossing arrows pull them, between the
+        neurons' frames. Held in one rank they form one column on the inputs' side, listed in
+        label order (Graphviz decides the final order; with each factor drawn on its own arrow
+        it keeps x1 above x2 above x3 and each neuron's weights in order).
+        """
+        g, scene = self.g, self.scene
+        shared: dict[Scope | None, list[int]] = {}
+        for p in range(len(g)):
+            if g.parents[p] or not scene.shown[p] or scene.group_of[p] >= 0:
+                continue
+            if any(
+                scene.shown[u] and scene.group_of[u] < 0 and self._enters_frame(p, u)
+                for u in g.users[p]
+            ):
+                shared.setdefault(self.frames[p], []).append(p)
+        columns = {}
+        for frame, leaves in shared.items():
+            if len(leaves) < 2:
+                continue
+            leaves.sort(key=lambda p: _label_order(g.nodes[p].label, p))
+            columns[frame] = f"\t{{rank=same; {' '.join(f'v{p}' for p in leaves)}}}\n"
+        return columns
 
     @staticmethod
     def _stub(node: str, edge: str, n: int, what: str) -> str:
