@@ -36,24 +36,26 @@ NN: dict[str, Elsewhere] = {
         _TORCH, "nn.Dense", "Dense(n_inputs, n_neurons) keeps W as (n_inputs, n_neurons)"
     ),
     "MSELoss": Elsewhere(_TORCH, "nn.MSE"),
+    "L1Loss": Elsewhere(_TORCH, "nn.MAE"),
     "BCELoss": Elsewhere(_TORCH, "nn.BinaryCrossEntropy"),
     "NLLLoss": Elsewhere(_TORCH, "nn.CategoricalCrossEntropy", "on probabilities"),
-    "CrossEntropyLoss": Elsewhere(
-        _TORCH, "nn.CategoricalCrossEntropy", "after nn.Softmax(): it takes probabilities"
-    ),
+    "CrossEntropyLoss": Elsewhere(_TORCH, "nn.SoftmaxCrossEntropy", "on logits, as PyTorch's"),
     "Parameter": Elsewhere(_TORCH, "autograd.Value", "a parameter is a leaf Value"),
     "Layer_Dense": Elsewhere(
         _BOOK, "nn.Dense", "the book's numpy class is nn.reference.Layer_Dense"
     ),
+    "Layer_Dropout": Elsewhere(_BOOK, "nn.Dropout"),
     "Activation_ReLU": Elsewhere(_BOOK, "nn.ReLU"),
     "Activation_Sigmoid": Elsewhere(_BOOK, "nn.Sigmoid"),
     "Activation_Softmax": Elsewhere(_BOOK, "nn.Softmax"),
+    "Activation_Linear": Elsewhere(_BOOK, "nn.Identity"),
     "Loss_CategoricalCrossentropy": Elsewhere(_BOOK, "nn.CategoricalCrossEntropy"),
     "Loss_BinaryCrossentropy": Elsewhere(_BOOK, "nn.BinaryCrossEntropy"),
     "Loss_MeanSquaredError": Elsewhere(_BOOK, "nn.MSE"),
-    "Activation_Softmax_Loss_CategoricalCrossentropy": Elsewhere(
-        _BOOK, "nn.CategoricalCrossEntropy", "after nn.Softmax()"
-    ),
+    "Loss_MeanAbsoluteError": Elsewhere(_BOOK, "nn.MAE"),
+    "Activation_Softmax_Loss_CategoricalCrossentropy": Elsewhere(_BOOK, "nn.SoftmaxCrossEntropy"),
+    "Accuracy_Categorical": Elsewhere(_BOOK, "nn.accuracy"),
+    "Accuracy_Regression": Elsewhere(_BOOK, "nn.RegressionAccuracy"),
     "Optimizer_SGD": Elsewhere(_BOOK, "nn.SGD"),
     "Optimizer_Adagrad": Elsewhere(_BOOK, "nn.Adagrad"),
     "Optimizer_RMSprop": Elsewhere(_BOOK, "nn.RMSprop"),
