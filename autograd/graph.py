@@ -2,11 +2,20 @@
 
 Every walk here uses an explicit stack, so a chain of a million nodes needs no deeper Python
 stack than a chain of three. Graph walks key on identity: `Value` never defines `__eq__`.
+
+Threads. The recording modes (`no_grad`, `scope`, `detect_anomaly`) are per thread and per
+asyncio task. `backward`, `grad` and `zero_grad` each hold one lock for their whole pass, so
+passes from several threads run one after another and never lose an update to a leaf that
+their graphs share (`a.grad += ...` is a read and a write). Building graphs in several threads
+from shared leaves needs no lock: a forward op reads its operands and writes only the node it
+creates. Not synchronised: writing `.data` or `.grad` yourself (an optimiser's step, an
+`nn` module's `zero_grad`) while another thread's pass runs over the same nodes.
 """
 
 from __future__ import annotations
 
 import numbers
+import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -17,6 +26,8 @@ from .ops import OPS, dot_order
 from .value import Value, real
 
 DOT = OPS["dot"]
+# Reentrant, so that a rule that differentiates inside (a custom op's df calling grad) still can.
+_PASS_LOCK = threading.RLock()
 
 
 def topological_order(*roots: Value) -> list[Value]:
@@ -50,8 +61,9 @@ def reverse_topological_order(*roots: Value) -> list[Value]:
 
 def zero_grad(*roots: Value) -> None:
     """Set grad = 0 on every node of the graphs of `roots`."""
-    for v in reverse_topological_order(*roots):
-        v.grad = 0.0
+    with _PASS_LOCK:
+        for v in reverse_topological_order(*roots):
+            v.grad = 0.0
 
 
 def _propagate(order: list[Value], roots: Sequence[Value], create_graph: bool) -> None:
@@ -124,33 +136,35 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
     """Set v.grad = d root / d v for every v in root's graph.
 
     Intermediate nodes show this pass's gradient; leaves accumulate across passes until zeroed.
-    With create_graph every grad becomes a Value that can be differentiated again.
+    With create_graph every grad becomes a Value that can be differentiated again. Passes from
+    several threads run one at a time (see "Threads" at the top of this module).
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
     if type(grad) is not float:
         # The seed follows Value()'s rule: an np.float32 seed would make every gradient float32.
         grad = real(grad, "backward(grad=...)")
-    order = topological_order(root)
-    for v in order:
-        if v._args:
-            v.grad = 0.0
-    if root._args:
-        root.grad = grad
-    else:
-        root.grad += grad
-    if create_graph:
-        # As in PyTorch, create_graph records the backward pass even inside no_grad().
-        with enable_grad():
-            _propagate(order, (root,), True)
-    else:
-        _propagate(order, (root,), False)
-    if create_graph:
-        # A constant derivative (of x / 3, say) comes out of the rules as a float; as a Value it
-        # can be differentiated again like every other gradient, giving 0.
+    with _PASS_LOCK:  # one pass at a time: see "Threads" above
+        order = topological_order(root)
         for v in order:
-            if type(v.grad) is float:
-                v.grad = Value(v.grad)
+            if v._args:
+                v.grad = 0.0
+        if root._args:
+            root.grad = grad
+        else:
+            root.grad += grad
+        if create_graph:
+            # As in PyTorch, create_graph records the backward pass even inside no_grad().
+            with enable_grad():
+                _propagate(order, (root,), True)
+        else:
+            _propagate(order, (root,), False)
+        if create_graph:
+            # A constant derivative (of x / 3, say) comes out of the rules as a float; as a Value
+            # it can be differentiated again like every other gradient, giving 0.
+            for v in order:
+                if type(v.grad) is float:
+                    v.grad = Value(v.grad)
 
 
 def grad(
@@ -179,21 +193,23 @@ def grad(
     for x in (*outs, *ins):
         if not isinstance(x, Value):
             raise TypeError(f"grad() needs Values, got {type(x).__name__}")
-    order = topological_order(*outs)
-    # Run the one chain-rule loop on borrowed .grad slots, then give every node its grad back.
-    saved = [v.grad for v in order]
-    try:
-        for v in order:
-            v.grad = 0.0
-        for r in outs:
-            r.grad += 1.0
-        with enable_grad() if create_graph else nullcontext():
-            _propagate(order, outs, create_graph)
-        in_graph = set(order)
-        result = [x.grad if x in in_graph else 0.0 for x in ins]
-    finally:
-        for v, g in zip(order, saved):
-            v.grad = g
+    with _PASS_LOCK:
+        order = topological_order(*outs)
+        # Run the one chain-rule loop on borrowed .grad slots, then give every node its grad
+        # back.
+        saved = [v.grad for v in order]
+        try:
+            for v in order:
+                v.grad = 0.0
+            for r in outs:
+                r.grad += 1.0
+            with enable_grad() if create_graph else nullcontext():
+                _propagate(order, outs, create_graph)
+            in_graph = set(order)
+            result = [x.grad if x in in_graph else 0.0 for x in ins]
+        finally:
+            for v, g in zip(order, saved):
+                v.grad = g
     if create_graph:
         result = [g if isinstance(g, Value) else Value(g) for g in result]
     return result[0] if isinstance(inputs, Value) else result

@@ -7,6 +7,8 @@ import inspect
 import math
 import pathlib
 import sys
+import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -116,6 +118,71 @@ def test_backward_on_a_leaf() -> None:
 def test_backward_needs_a_value() -> None:
     with pytest.raises(TypeError, match="backward\\(\\) needs a Value, got float"):
         ag.backward(1.0)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def switch_often() -> Iterator[None]:
+    """Let threads switch every microsecond, so that a lost update shows up in a short test."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _in_threads(n: int, work: Callable[[int], None]) -> None:
+    start = threading.Barrier(n)
+
+    def run(k: int) -> None:
+        start.wait()
+        work(k)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_concurrent_backward_passes_into_a_shared_leaf_lose_no_update(switch_often: None) -> None:
+    threads, passes, uses = 8, 200, 30
+    for _trial in range(
+        4
+    ):  # one unlocked trial in five happens to lose nothing: four must all hold
+        w = Value(0.0, "w")
+
+        def work(k: int, w: Value = w) -> None:
+            for _ in range(passes):
+                # Each thread builds its own graph from the shared leaf and uses it 30 times, so a
+                # pass does 30 read-modify-writes of w.grad: d/dw sum_i -(w) = -30.
+                ag.sum([-w for _ in range(uses)]).backward()
+
+        _in_threads(threads, work)
+        assert w.grad == -1.0 * uses * threads * passes  # -48000.0: every += landed
+
+
+def test_grad_and_zero_grad_running_beside_backward_lose_no_update(switch_often: None) -> None:
+    passes = 200
+    for _trial in range(4):
+        w, u = Value(2.0, "w"), Value(0.0, "u")
+        seen: list[float] = []
+
+        def work(k: int, w: Value = w, u: Value = u, seen: list[float] = seen) -> None:
+            for _ in range(passes):
+                if k % 3 == 0:
+                    ag.sum([w.square() for _ in range(10)]).backward()  # adds 10 * 2w = 40
+                elif k % 3 == 1:
+                    # grad() borrows every .grad of its graph, w's too, and gives it back intact.
+                    seen.append(ag.grad(w.square() * 5.0, [w])[0])
+                else:
+                    graph = u * 7.0
+                    graph.backward()
+                    graph.zero_grad()  # zeroes u's graph, which shares nothing with w's
+
+        _in_threads(6, work)
+        assert w.grad == 40.0 * 2 * passes
+        assert seen == [20.0] * (2 * passes)
 
 
 def test_topological_orders() -> None:
