@@ -126,31 +126,49 @@ _ORDER = {
 }
 
 
-def _by_number(compare: Callable[[Any, Any], bool]) -> Callable[[Value, Any], bool]:
+def _by_number(
+    compare: Callable[[Any, Any], bool], ties: list[Value]
+) -> Callable[[Value, Any], bool]:
+    """A comparison of data that notes the Values it found equal: a kink, where a side is taken."""
+
     def method(self: Value, other: Any) -> bool:
-        return compare(self.data, _number(other))
+        x = _number(other)
+        if self.data == x:
+            ties.append(self)
+            if isinstance(other, Value):
+                ties.append(other)
+        return compare(self.data, x)
 
     return method
 
 
 @contextlib.contextmanager
-def numpy_for_values() -> Iterator[None]:
-    """numpy's own np.dot, float conversions that keep Values, and Values that compare, until the block ends."""
+def numpy_for_values() -> Iterator[list[Value]]:
+    """numpy's own np.dot, float conversions that keep Values, and Values that compare, until the block ends.
+
+    Yields the list of Values that a comparison found equal to the other side (a tie: z = 0 in
+    np.maximum(0, z)), filled as the block runs.
+    """
     saved = np.dot, np.asarray, np.array
     np.dot, np.asarray, np.array = (  # type: ignore[misc]
         _numpy_dot,
         _keeping_values(saved[1]),
         _keeping_values(saved[2]),
     )
-    added = [name for name in _ORDER if name not in vars(Value)]
-    for name in added:
-        setattr(Value, name, _by_number(_ORDER[name]))
+    # Value's own comparisons, if it has them, compare data too; these also note the ties.
+    own = {name: vars(Value).get(name) for name in _ORDER}
+    ties: list[Value] = []
+    for name, compare in _ORDER.items():
+        setattr(Value, name, _by_number(compare, ties))
     try:
-        yield
+        yield ties
     finally:
         np.dot, np.asarray, np.array = saved  # type: ignore[misc]
-        for name in added:
-            delattr(Value, name)
+        for name, method in own.items():
+            if method is None:
+                delattr(Value, name)
+            else:
+                setattr(Value, name, method)
 
 
 @contextlib.contextmanager
@@ -186,6 +204,8 @@ class Truth:
     root: Value | None = None  # L, when the engine built it
     leaves: dict[str, np.ndarray] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)  # the arrays L depends on
+    # per array, the entries under a comparison that found a tie (a kink), engine only
+    at_kink: dict[str, np.ndarray] = field(default_factory=dict)
     objective: Callable[[dict[str, np.ndarray]], float] | None = None  # L on floats
 
     def chain(self, of: str, index: tuple[int, ...]) -> str:
@@ -258,7 +278,7 @@ def true_gradients(
     `penalty` if given. `expected` is the output of your own run on floats: when the run on
     Values gives other numbers, its graph is not your forward's, and central differences decide.
     """
-    with numpy_for_values():
+    with numpy_for_values() as ties:
         values = {name: leaves(name, a) for name, a in arrays.items()}
         d_leaves = None if dvalues is None else leaves("dvalues", dvalues)
         try:
@@ -270,7 +290,8 @@ def true_gradients(
             text = str(e).splitlines()[0] if str(e) else ""
             reason = f"your forward could not run on Values ({type(e).__name__}: {text})"
             return numeric_gradients(run, arrays, dvalues, reason, penalty)
-    in_graph = set(topological_order(root)) if isinstance(root, Value) else set()
+    order = topological_order(root) if isinstance(root, Value) else []
+    in_graph = set(order)
     if not any(v in in_graph for a in values.values() for v in a.flat):
         reason = (
             "your forward's output holds no Values: it turned them into plain numbers"
@@ -285,7 +306,7 @@ def true_gradients(
     label_entries(output, "output" if dvalues is not None else "loss")
     flat = [v for a in values.values() for v in a.flat]
     grads = iter(grad(root, flat))
-    scales = _scales(root)
+    scales = _scales(order)
     # A backward may compute a derivative from the forward's rounded outputs (the book's
     # sigmoid uses 1 - output, which has no correct digits left near output = 1): that costs a
     # few ulps of the upstream gradient, whatever the size of the derivative.
@@ -299,7 +320,12 @@ def true_gradients(
         scale = np.array([scales.get(v, 0.0) for v in a.flat]).reshape(a.shape)
         allowed[name] = ULPS * eps * (scale + upstream)
     used = {name for name, a in values.items() if any(v in in_graph for v in a.flat)}
-    return Truth(correct, allowed, "engine", "", root, values, used)
+    at_tie = set(topological_order(*ties)) if ties else set()
+    at_kink = {
+        name: np.array([v in at_tie for v in a.flat], dtype=bool).reshape(a.shape)
+        for name, a in values.items()
+    }
+    return Truth(correct, allowed, "engine", "", root, values, used, at_kink)
 
 
 def _differs(output: Any, expected: Any, eps: float) -> str:
@@ -332,29 +358,31 @@ def label_entries(array: Any, name: str) -> None:
             v.label = entry_name(name, index)
 
 
-def _scales(root: Value) -> dict[Value, float]:
+def _scales(order: list[Value]) -> dict[Value, float]:
     """Per node x: the sum over the paths root → x of the product of the local derivatives' sizes.
 
-    dL/dx is the sum over those paths of the products of the local derivatives, so with sizes
-    |d| this is the sum of the magnitudes of its terms: the scale of the rounding error of any
-    order of adding them up. A local derivative's size is |d| plus how far d moves when its
-    arguments move by one relative unit: 1 - tanh² near tanh = ±1 is a small difference of
-    terms near 1, and a learner's np.tanh one ulp away from the engine's moves it by that much.
+    `order` is topological, the root last. dL/dx is the sum over those paths of the products of
+    the local derivatives, so with sizes |d| this is the sum of the magnitudes of its terms:
+    the scale of the rounding error of any order of adding them up. A local derivative's size
+    is |d| plus how far d moves when its arguments move by one relative unit: 1 - tanh² near
+    tanh = ±1 is a small difference of terms near 1, and a learner's np.tanh one ulp away from
+    the engine's moves it by that much.
     """
-    scale: dict[Value, float] = {root: 1.0}
-    for v in reversed(topological_order(root)):
+    scale: dict[Value, float] = {order[-1]: 1.0}
+    up = 1.0 + DELTA
+    for v in reversed(order):
         s = scale.get(v, 0.0)
-        if v.is_leaf or s == 0.0:
-            continue
         # _args, not parents: reading parents turns constants into nodes, and explain then
         # shows x^(2 - 1) where it would show 2·x
         operands = v._args
-        datas = [_number(a) for a in operands]
+        if not operands or s == 0.0:
+            continue
+        datas = [a if type(a) is float else a.data for a in operands]
         df = (v.rule or OPS[v.op]).df  # the rule the node was built with
         local = df(v.data, *datas)
-        moved = df(v.data * (1 + DELTA), *[x * (1 + DELTA) for x in datas])
+        moved = df(v.data * up, *[x * up for x in datas])
         for a, d, m in zip(operands, local, moved):
-            if not isinstance(a, Value):
+            if type(a) is float:
                 continue  # a constant
             d, m = _number(d), _number(m)
             size = abs(d) + abs(m - d) / DELTA
@@ -553,7 +581,7 @@ def check_backward(
         return forward(*xs.values())
 
     truth = true_gradients(run, arrays, d, eps, expected=output)
-    context = Context(d, arrays, _samples(arrays), _outputs(output), eps)
+    context = Context(d, arrays, _samples(arrays), _outputs(output), eps, truth.at_kink)
     checks = [compare(f"d{n}", n, g, truth, context) for n, g in zip(arrays, grads)]
     title = f"{getattr(backward, '__name__', 'backward')}"
     return BackwardReport(

@@ -30,6 +30,9 @@ class Context:
     n_samples: int
     n_outputs: int
     eps: float  # the precision the tolerances are scaled by
+    # per array, the entries under a comparison that found a tie, where the forward took a
+    # side (np.maximum(0, 0)); known when the engine ran the forward, else empty
+    at_kink: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -335,22 +338,31 @@ def _kink(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, s
     wrong = check.wrong
     if source is None or wrong is None or source.shape != y.shape or not wrong.any():
         return "", ""
-    if not np.all(source[wrong] == 0):
-        return "", ""
     count = f"{int(wrong.sum())} entr{'y' if wrong.sum() == 1 else 'ies'}"
     d = context.dvalues
+    at_zero = np.all(source[wrong] == 0)
     passed_through = d is not None and d.shape == y.shape and np.all(y[wrong] == d[wrong])
-    if passed_through and np.all(check.correct[wrong] == 0):
+    if at_zero and passed_through and np.all(check.correct[wrong] == 0):
         return (
             "< for <=",
             f"yours passes dvalues through where {check.of} is exactly 0 ({count}); the book's"
             f" ReLU derivative there is 0 (dinputs[inputs <= 0] = 0): a < where <= belongs?",
         )
-    return (
-        "< for <=",
-        f"yours is wrong only where {check.of} is exactly 0 ({count}), a kink where the"
-        " derivative takes one side: a < where <= belongs, or the reverse?",
-    )
+    at_kink = context.at_kink.get(check.of)
+    if at_kink is not None and at_kink.shape == y.shape and np.all(at_kink[wrong]):
+        return (
+            "< for <=",
+            f"yours is wrong only where {check.of} sits on a kink ({count}): a comparison in your"
+            " forward found a tie there (max(0, 0), say) and took one side, and your backward"
+            " takes the other: a < where <= belongs, or the reverse?",
+        )
+    if at_zero and not context.at_kink:
+        return (
+            "< for <=",
+            f"yours is wrong only where {check.of} is exactly 0 ({count}), a kink where the"
+            " derivative takes one side: a < where <= belongs, or the reverse?",
+        )
+    return "", ""
 
 
 def _unchanged(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, str]:

@@ -18,6 +18,9 @@ The book's regularisers (chapter 14): when a layer has `weight_regularizer_l1` a
 also holds the regularisation loss l1 Σ|w| + l2 Σ w², whose gradient the book's backward adds
 to dweights and dbiases; |w| takes the book's side at 0 (dL1 = 1 there).
 
+Cost: your forward runs once per scalar operation on Values, and the check spends about 15 µs
+on each: a few samples are enough (a Dense(64, 64) on 100 samples takes about 6 s).
+
 Randomness (dropout): every run of your forward starts from the same numpy global random state
 and from a copy of your object as it was, so each run draws the same mask. Afterwards the
 global state is where your own forward left it.
@@ -139,7 +142,8 @@ def check_backward(
         truth = true_gradients(run, arrays, d, eps, penalty, len(x) if x.ndim else 1, output)
     finally:
         np.random.set_state(after)
-    context = Context(d, arrays, len(x) if x.ndim else 1, _outputs(x if loss else output), eps)
+    n = len(x) if x.ndim else 1
+    context = Context(d, arrays, n, _outputs(x if loss else output), eps, truth.at_kink)
     checks = [
         compare("d" + name, name, grads[name], truth, context)
         for name in arrays

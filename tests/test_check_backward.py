@@ -750,3 +750,29 @@ def test_the_readme_example_prints_the_report_it_shows() -> None:
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
     assert out.getvalue() == shown
+
+
+class Margin:
+    """max(0, 1 - z): a kink where z = 1, reached through an op, not at an input of 0."""
+
+    def forward(self, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.output = np.maximum(0, 1 - inputs)
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        self.dinputs = np.where(1 - self.inputs > 0, -dvalues, 0.0)
+
+
+def test_a_kink_inside_the_forward_is_found_where_its_comparison_ties() -> None:
+    z = X.copy()
+    z[1, 1] = z[3, 0] = 1.0  # on the kink: max(0, 0) takes 0, so the derivative there is 0
+    assert check_backward(Margin(), z)
+
+    class AtOrAbove(Margin):
+        def backward(self, dvalues: np.ndarray) -> None:
+            self.dinputs = np.where(1 - self.inputs >= 0, -dvalues, 0.0)
+
+    report = check_backward(AtOrAbove(), z)
+    check = report["dinputs"]
+    assert check.mistake == "< for <=" and "sits on a kink (2 entries)" in check.hint
+    np.testing.assert_array_equal(np.argwhere(check.wrong), [[1, 1], [3, 0]])
