@@ -129,10 +129,40 @@ def _sizes(s: Setting) -> list[int]:
 
 # ---- the book's loop over nn.reference ----
 
+
+class LoopDense(R.Layer_Dense):
+    """The book's dense layer with every sum taken left to right, as `nn` takes its sums: an
+    equally valid order for the control runs, next to BLAS's kernels."""
+
+    def forward(self, inputs: Any, training: bool = True) -> None:
+        self.inputs = np.asarray(inputs, dtype=np.float64)
+        acc = self.inputs[:, [0]] * self.weights[0]
+        for k in range(1, len(self.weights)):
+            acc = acc + self.inputs[:, [k]] * self.weights[k]
+        self.output = acc + self.biases
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        x = self.inputs
+        dweights = np.outer(x[0], dvalues[0])
+        dbiases = dvalues[[0]].copy()
+        for s in range(1, len(x)):
+            dweights = dweights + np.outer(x[s], dvalues[s])
+            dbiases = dbiases + dvalues[[s]]
+        if self.weight_regularizer_l2 > 0:
+            dweights = dweights + 2 * self.weight_regularizer_l2 * self.weights
+        if self.bias_regularizer_l2 > 0:
+            dbiases = dbiases + 2 * self.bias_regularizer_l2 * self.biases
+        self.dweights, self.dbiases = dweights, dbiases
+        acc = dvalues[:, [0]] * self.weights[:, 0]
+        for j in range(1, self.weights.shape[1]):
+            acc = acc + dvalues[:, [j]] * self.weights[:, j]
+        self.dinputs = acc
+
+
 PENALTY = R.Loss()  # every loss of the book has regularization_loss(layer); any one will do
 
 
-def reference_run(s: Setting, epochs: int) -> dict[str, list[float]]:
+def reference_run(s: Setting, epochs: int, dense: type = R.Layer_Dense) -> dict[str, list[float]]:
     """The book's training loop (chapters 10 to 17) in float64, epoch by epoch."""
     with book_numpy():
         X, y = book_data(s)
@@ -141,9 +171,7 @@ def reference_run(s: Setting, epochs: int) -> dict[str, list[float]]:
         for k, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
             l2 = s.l2 if k == 0 else 0.0
             denses.append(
-                R.Layer_Dense(
-                    n_in, n_out, weight_regularizer_l2=l2, bias_regularizer_l2=l2, scale=s.scale
-                )
+                dense(n_in, n_out, weight_regularizer_l2=l2, bias_regularizer_l2=l2, scale=s.scale)
             )
         relus = [R.Activation_ReLU() for _ in s.hidden]
         dropout = None if s.dropout is None else R.Layer_Dropout(s.dropout)
@@ -262,11 +290,12 @@ def first_divergence(a: dict[str, list[float]], b: dict[str, list[float]], rtol:
 # OpenBLAS picks a kernel per CPU, and each adds up a matrix product in its own order. Runs of
 # the same book code under different kernels are equally valid; where they part, rounding order
 # alone has decided, and no comparison of two implementations can be held to more.
-KERNELS = ("default", "Haswell", "SkylakeX", "Zen", "Sandybridge")
+KERNELS = ("default", "Haswell", "SkylakeX", "Zen", "Sandybridge", "loop")
 
 
 def _reference_in(kernel: str, name: str, epochs: int) -> dict[str, list[float]]:
-    """reference_run in a fresh process whose OpenBLAS uses `kernel` (chosen at load time)."""
+    """reference_run in a fresh process whose OpenBLAS uses `kernel` (chosen at load time), or
+    with left-to-right sums for "loop"."""
     import json
     import os
     import subprocess
@@ -274,11 +303,12 @@ def _reference_in(kernel: str, name: str, epochs: int) -> dict[str, list[float]]
 
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
-    if kernel != "default":
+    if kernel not in ("default", "loop"):
         env["OPENBLAS_CORETYPE"] = kernel
+    dense = "B.LoopDense" if kernel == "loop" else "B.R.Layer_Dense"
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import book_runs as B; "
-        "print(json.dumps(B.reference_run(B.SETTINGS[sys.argv[2]], int(sys.argv[3]))))"
+        f"print(json.dumps(B.reference_run(B.SETTINGS[sys.argv[2]], int(sys.argv[3]), {dense})))"
     )
     here = os.path.dirname(os.path.abspath(__file__))
     done = subprocess.run(
@@ -304,6 +334,12 @@ def measure(name: str, epochs: int, nn_epochs: int) -> dict[str, Any]:
     return {
         "setting": name,
         "horizon": horizon,
+        "pairs": {
+            f"{a}/{b}": first_divergence(refs[a], refs[b], 1e-9)
+            for a in KERNELS
+            for b in KERNELS
+            if a < b
+        },
         "compared": agree,
         "nn_ran": len(ours["loss"]),
         "max_rel": max(rel, default=0.0),
@@ -324,3 +360,4 @@ if __name__ == "__main__":
             f"{r['max_rel']:.1e} | {r['accuracy']} | lr equal: {r['lr_equal']} |",
             flush=True,
         )
+        print("   control pairs:", r["pairs"], flush=True)

@@ -425,3 +425,45 @@ def test_a_schedule_that_gives_a_bad_rate_stops_fit_before_the_step() -> None:
             progress=False,
         )
     assert [p.data for p in model.parameters()] == before
+
+
+# ---- micrograd's moons demo, written with nn ----
+
+
+def test_micrograds_moons_demo_with_nn_reaches_full_accuracy() -> None:
+    """MLP 2-16-16-1, hinge loss plus 1e-4 L2 on every parameter, SGD at 1.0 - 0.9 k / 100 for
+    100 steps, U(-1, 1) initial weights: micrograd's demo.ipynb recipe, on its data."""
+    from test_micrograd import moons  # scikit-learn's make_moons, checked against 1.9.1 to the bit
+
+    X, y = moons(100, 0.1, np.random.RandomState(1337))
+    y = y * 2 - 1  # labels -1 and +1
+    l2 = {"weight_regularizer_l2": 1e-4, "bias_regularizer_l2": 1e-4}
+    model = nn.Sequential(
+        [
+            nn.Dense(2, 16, rng=1337, init="uniform", **l2),
+            nn.ReLU(),
+            nn.Dense(16, 16, rng=1338, init="uniform", **l2),
+            nn.ReLU(),
+            nn.Dense(16, 1, rng=1339, init="uniform", **l2),
+        ]
+    )
+    assert len(model.parameters()) == 337  # micrograd's count for MLP(2, [16, 16, 1])
+    scores = model.predict(X)[:, 0]
+    params = np.array([p.data for p in model.parameters()])
+    # micrograd's loss: mean(relu(1 - y s)) + 1e-4 * sum(p^2), over every weight and bias
+    start = np.mean(np.maximum(0, 1 - y * scores)) + 1e-4 * np.sum(params * params)
+    history = nn.fit(
+        model,
+        nn.Hinge(),
+        nn.SGD(model.parameters(), lr=1.0),
+        X,
+        y,
+        100,
+        schedule=lambda k: 1.0 - 0.9 * k / 100,
+        metric=lambda p, t: nn.accuracy(p, t, threshold=0.0),  # (s > 0) == (y > 0)
+        progress=False,
+    )
+    assert history["loss"][0] == pytest.approx(start, rel=1e-12)
+    assert history["accuracy"][0] < 0.7
+    assert history["accuracy"][-1] == 1.0
+    assert nn.accuracy(model.predict(X), y, threshold=0.0) == 1.0
