@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Value
+from autograd.value import real, refusal
 
 Batch = list[list[Any]]  # rows of Values (or floats, for constants fed into a first layer)
 
@@ -32,22 +33,13 @@ def _input(x: float) -> Value:
 
 
 def _entry(e: Any, who: str, where: str) -> float:
-    """A batch entry that is not a float or a Value, as a float, or an error naming `who`.
-
-    Real numbers (ints, Fractions, numpy scalars) and booleans become floats, as numpy's
-    astype(float64) makes them; a time span is not a feature value, however numpy files it.
-    """
-    if isinstance(e, (np.timedelta64, np.datetime64)) or not isinstance(
-        e, (numbers.Real, np.bool_)
-    ):
-        raise TypeError(f"{who} needs real numbers or Values, got {type(e).__name__} at {where}")
+    """A batch entry that is not a float or a Value, as a float, by the engine's one rule for
+    numbers (`autograd.value.real`), or the error that rule gives, naming `who` and the entry."""
+    what = f"{who}: the entry at {where}"
     try:
-        return float(e)
-    except OverflowError:  # an int or a Fraction beyond the largest float, about 1.8e308
-        raise OverflowError(
-            f"{who}: the {type(e).__name__} at {where} is too large for a float "
-            f"(its magnitude exceeds 1.8e308)"
-        ) from None
+        return real(e, what)
+    except TypeError:
+        raise refusal(e, what, "a real number or a Value") from None
 
 
 def _row(r: Any, i: int, who: str) -> list[Any]:
