@@ -42,7 +42,10 @@ afterwards, also on error:
   the conversion would cut the graph (careful code writes np.asarray(inputs, dtype=np.float64));
 - Values compare by their numbers (a < b is a.data < b.data), so that np.maximum(0, z), np.max
   and np.clip work on them. The book's ReLU then takes max(0, 0) = 0, whose derivative is 0, as
-  the book's backward says (dinputs[inputs <= 0] = 0).
+  the book's backward says (dinputs[inputs <= 0] = 0). At such a tie the correct side is the
+  one your forward takes; the report marks the entries under a tie as sitting on a kink.
+These changes are process-wide while they last, so check_backward is not thread-safe: run it
+while no other thread uses numpy's dot, asarray or array, or compares Values.
 """
 
 from __future__ import annotations
@@ -282,7 +285,7 @@ def true_gradients(
         values = {name: leaves(name, a) for name, a in arrays.items()}
         d_leaves = None if dvalues is None else leaves("dvalues", dvalues)
         try:
-            output = run(values)
+            output = run({name: a.copy() for name, a in values.items()})  # yours to change
             root = objective(output, d_leaves)
             if penalty is not None:
                 root = root + penalty(values)

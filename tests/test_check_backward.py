@@ -776,3 +776,20 @@ def test_a_kink_inside_the_forward_is_found_where_its_comparison_ties() -> None:
     check = report["dinputs"]
     assert check.mistake == "< for <=" and "sits on a kink (2 entries)" in check.hint
     np.testing.assert_array_equal(np.argwhere(check.wrong), [[1, 1], [3, 0]])
+
+
+def test_a_forward_that_writes_into_its_inputs_changes_neither_yours_nor_the_engines() -> None:
+    class Doubled:
+        def forward(self, inputs: np.ndarray) -> None:
+            inputs *= 2.0  # in place: the caller's array would change
+            self.inputs = inputs
+            self.output = inputs * inputs
+
+        def backward(self, dvalues: np.ndarray) -> None:
+            self.dinputs = 4 * self.inputs * dvalues  # d(2x)^2/dx = 8x = 4 (2x)
+
+    x = X.copy()
+    before = x.copy()
+    report = check_backward(Doubled(), x)
+    assert report.ok, str(report)
+    np.testing.assert_array_equal(x, before)
