@@ -40,6 +40,7 @@ def test_dense_forward_is_x_at_w_plus_b_with_one_dot_node_per_output() -> None:
     X = rng.normal(size=(4, 3))
     out = layer(X)
     assert len(out) == 4 and all(len(row) == 2 for row in out)
+    # X @ W adds in the CPU's BLAS kernel's order, not the dot rule's: equal to rounding only.
     np.testing.assert_allclose(nn.data_array(out), X @ W + b, rtol=1e-14)
     z = out[1][0]
     # One node: (w_00, w_10, w_20, x_10, x_11, x_12, b_0), the numbers in as constants.
@@ -183,6 +184,8 @@ def test_dense_load_checks_both_arrays_before_changing_anything() -> None:
 def test_activations_match_numpy_and_keep_the_shape() -> None:
     Z = np.array([[-1.5, 0.0, 2.0], [0.3, -0.2, 5.0]])
     np.testing.assert_array_equal(nn.data_array(nn.ReLU()(Z)), np.maximum(0, Z))
+    # numpy's exp and tanh are SIMD kernels chosen per CPU (AVX-512 or not), which may differ
+    # from the math module's in the last bit or two: rtol 1e-15 is about 4.5 ulp.
     np.testing.assert_allclose(nn.data_array(nn.Sigmoid()(Z)), 1 / (1 + np.exp(-Z)), rtol=1e-15)
     np.testing.assert_allclose(nn.data_array(nn.Tanh()(Z)), np.tanh(Z), rtol=1e-15)
     e = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -196,7 +199,7 @@ def test_softmax_is_stable_for_huge_inputs_and_subtracts_the_max_as_a_constant()
     p = nn.data_array(nn.Softmax()(Z))
     assert np.all(np.isfinite(p))
     e = np.exp([-2.0, -1.0, 0.0])
-    np.testing.assert_allclose(p[0], e / e.sum(), rtol=1e-15)
+    np.testing.assert_allclose(p[0], e / e.sum(), rtol=1e-15)  # numpy's exp: a few ulp, as above
     np.testing.assert_allclose(p[1], [0.0, 0.0, 1.0], atol=1e-300)
     out = nn.Softmax()([[Value(1.0), Value(3.0)]])
     exp_node = out[0][0].parents[0]
