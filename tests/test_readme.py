@@ -1,56 +1,191 @@
-"""The README's examples run as written and print what the README says they print."""
+"""The README's examples run as written, in order, and print what the README says they print.
+
+Every ```python block runs top to bottom in one namespace, in a temporary working directory, as
+a reader pasting them into one session would. A block can be left out only by starting it with
+the visible line `# not run by the tests: <reason>`; the test report shows it as skipped, with
+the reason.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
+import math
+import os
 import pathlib
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pytest
 
 import autograd as ag
+from autograd import GradcheckError, defop, gradcheck, unregister
 
 README = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
 PYTHON = re.findall(r"```python\n(.*?)```", README, re.S)
 TEXT = re.findall(r"```text\n(.*?)```", README, re.S)
+PROSE = " ".join(README.split())  # line breaks fall anywhere in a paragraph
+SKIP = re.compile(r"# not run by the tests: (\S.*)")
+TOUR, PROPERTIES, NN, VIZ = range(4)  # the blocks, in README order
 
 
-def run(code: str) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
-    return out.getvalue()
+@dataclass
+class Session:
+    """What running the README's blocks in order left behind."""
+
+    namespace: dict[str, Any] = field(default_factory=lambda: {"__name__": "readme"})
+    printed: list[str] = field(default_factory=list)
+    errors: list[BaseException | None] = field(default_factory=list)
+    checks: dict[str, int] = field(default_factory=dict)  # test_* function -> checks it made
+    cwd: pathlib.Path = pathlib.Path()  # where the blocks ran
 
 
-def test_the_engine_tour_prints_the_seed_gradients_and_the_explanation() -> None:
-    printed = run(PYTHON[0])
-    first, rest = printed.split("\n", 1)
+def skip_reason(block: str) -> str | None:
+    match = SKIP.match(block)
+    return match.group(1) if match else None
+
+
+@contextlib.contextmanager
+def reversible_nnfs_init() -> Iterator[None]:
+    """Undo, afterwards, the process-wide numpy patches of the nn block's `nnfs.init()`."""
+    patched = [(np, "dot"), (np, "zeros"), (np, "eye"), (np.random, "randn")]
+    originals = [getattr(mod, name) for mod, name in patched]
+    try:
+        yield
+    finally:
+        for (mod, name), fn in zip(patched, originals):
+            setattr(mod, name, fn)
+
+
+def run_its_tests(session: Session, before: set[str]) -> None:
+    """Call each test_* function the block defined, counting the checks it makes, as pytest would."""
+    calls = 0
+
+    def counted(check: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return check(*args, **kwargs)
+
+        return wrapper
+
+    ns = session.namespace
+    new = [name for name in ns if name.startswith("test_") and name not in before]
+    for name in ("gradcheck", "assert_gradients_match"):  # looked up in ns at call time
+        if name in ns:
+            ns[name] = counted(ns[name])
+    for name in new:
+        calls = 0
+        ns[name]()
+        session.checks[name] = calls
+
+
+def run_readme(cwd: pathlib.Path) -> Session:
+    session = Session(cwd=cwd)
+    for block in PYTHON:
+        out = io.StringIO()
+        error = None
+        if skip_reason(block) is None:
+            before = set(session.namespace)
+            try:
+                with contextlib.redirect_stdout(out):
+                    exec(compile(block, "README.md", "exec"), session.namespace)
+                    run_its_tests(session, before)
+            except Exception as e:  # reported by the block's own test, with its traceback
+                error = e
+        session.printed.append(out.getvalue())
+        session.errors.append(error)
+    return session
+
+
+@pytest.fixture(scope="module")
+def readme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    cwd = os.getcwd()
+    where = tmp_path_factory.mktemp("readme")
+    os.chdir(where)
+    try:
+        with reversible_nnfs_init():
+            yield run_readme(where)
+    finally:
+        os.chdir(cwd)
+        for name in re.findall(r'defop\(\s*"(\w+)"', README):  # hypot
+            if name in ag.OPS:
+                unregister(name)
+
+
+def test_the_readme_has_the_blocks_these_tests_name() -> None:
+    assert len(PYTHON) >= 4
+    assert "ag.explain" in PYTHON[TOUR] and "def test_by_hand" in PYTHON[PROPERTIES]
+    assert "fit(model" in PYTHON[NN] and "render(loss" in PYTHON[VIZ]
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON)), ids=lambda i: f"block{i + 1}")
+def test_every_python_block_runs_in_order_in_one_namespace(readme: Session, index: int) -> None:
+    reason = skip_reason(PYTHON[index])
+    if reason is not None:
+        pytest.skip(f"README python block {index + 1}: {reason}")
+    if readme.errors[index] is not None:
+        raise readme.errors[index]
+
+
+def test_the_engine_tour_prints_the_seed_gradients_and_the_explanation(readme: Session) -> None:
+    first, rest = readme.printed[TOUR].split("\n", 1)
     assert first == "[12.0, -24.0, 36.0] 12.0"
     assert rest.strip() == TEXT[0].strip()
 
 
-def test_the_property_testing_example_passes_and_catches_nothing_wrong() -> None:
-    namespace: dict[str, object] = {"__name__": "readme"}
+def test_the_property_testing_example_runs_its_three_tests(readme: Session) -> None:
+    # Each test ran and checked something; the two @given tests over many drawn examples.
+    checks = readme.checks
+    assert sorted(checks) == ["test_by_hand", "test_on_drawn_inputs", "test_on_random_graphs"]
+    assert checks["test_by_hand"] == 1
+    assert checks["test_on_drawn_inputs"] >= 50
+    assert checks["test_on_random_graphs"] >= 50
+
+
+def test_the_nn_example_trains(readme: Session) -> None:
+    losses = readme.namespace["history"]["loss"]
+    assert len(losses) == 10
+    assert losses[0] == pytest.approx(math.log(3), abs=1e-3)  # 0.01 N(0, 1) weights: uniform
+    assert losses[-1] < losses[0]
+
+
+def test_the_viz_example_renders(readme: Session) -> None:
+    assert readme.errors[VIZ] is None
+    out = readme.cwd / "out"
+    assert (out / "neuron.svg").read_text().count("grad 12") >= 1
+    assert (out / "neuron.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gradcheck_defaults_are_the_ones_the_readme_names() -> None:
+    parameters = inspect.signature(gradcheck).parameters
+    defaults = {name: parameters[name].default for name in ("eps", "atol", "rtol")}
+    assert defaults == {"eps": 1e-6, "atol": 1e-5, "rtol": 1e-3}
+    assert "(eps 1e-6, atol 1e-5, rtol 1e-3, PyTorch's defaults)" in PROSE
+
+
+def test_gradcheck_defaults_let_through_what_the_readme_says() -> None:
+    # The README: "an exp' that is off by 1e-4 relative passes" and "for
+    # f = 1e-6·x², a derivative of 0 passes at x = 1".
+    assert "an exp' that is off by 1e-4 relative passes." in PROSE
+    assert "for f = 1e-6·x², a derivative of 0 passes at x = 1" in PROSE
+    exp_off = defop("exp_slightly_off", math.exp, lambda out, a: out * (1 + 1e-4))
+    flat = defop("tiny_square_flat", lambda a: 1e-6 * a * a, lambda out, a: 0.0)
+    exp_far_off = defop("exp_far_off", math.exp, lambda out, a: out * (1 + 1e-2))
     try:
-        exec(compile(PYTHON[1], "README.md", "exec"), namespace)
-        for name, fn in namespace.items():
-            if name.startswith("test_") and callable(fn):
-                fn()
+        assert all(gradcheck(exp_off, [x]) for x in (-5.0, -1.0, 0.0, 1.0, 5.0))
+        assert gradcheck(flat, [1.0])
+        # rtol and atol are the whole margin: a larger error, or tighter ones, catch both.
+        with pytest.raises(GradcheckError):
+            gradcheck(exp_far_off, [1.0])
+        with pytest.raises(GradcheckError):
+            gradcheck(exp_off, [1.0], rtol=1e-5)
+        with pytest.raises(GradcheckError):
+            gradcheck(flat, [1.0], atol=1e-7)
     finally:
-        ag.unregister("hypot")
-
-
-def test_the_nn_example_trains(nnfs_init: None) -> None:
-    code = PYTHON[2].replace("X, y, 10)", "X, y, 2, progress=False)")
-    namespace: dict[str, object] = {"__name__": "readme"}
-    exec(compile(code, "README.md", "exec"), namespace)
-    losses = namespace["history"]["loss"]  # type: ignore[index]
-    assert len(losses) == 2 and losses[0] == pytest.approx(1.0986, abs=1e-3)
-
-
-def test_the_viz_example_renders(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    run(PYTHON[0] + "\n" + PYTHON[3])
-    assert (tmp_path / "out" / "neuron.svg").read_text().count("grad 12") >= 1
-    assert (tmp_path / "out" / "neuron.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        for op in ("exp_slightly_off", "tiny_square_flat", "exp_far_off"):
+            unregister(op)
