@@ -90,9 +90,9 @@ def test_cell3_equals_the_seeds_loop_added_left_to_right_to_the_bit() -> None:
 
 def test_cell3_agrees_with_the_seeds_loop_on_blas_within_a_few_ulp() -> None:
     # np.matmul's order of additions is the BLAS kernel's (AVX-512 kernels differ in the last
-    # bit from a left-to-right sum). An update then rounds either way, so weights and bias drift
-    # a few ulp apart over 200 steps; near the end the output w.x + b is ~40 times smaller than
-    # w.x, so one ulp of w.x is ~80 ulp of the loss: the losses get a relative 1e-12.
+    # bit from a left-to-right sum). An update may then round either way, so the weights and the
+    # bias can drift a few ulp apart over 200 steps. Near the end the output w.x + b is ~40 times
+    # smaller than w.x, so one ulp of w.x is ~80 ulp of the loss: the losses get a relative 1e-12.
     weights, bias, losses, _ = train_neuron()
     ref_w, ref_b, ref_losses = seed_cell3(np.matmul)
     np.testing.assert_array_max_ulp(np.array(weights), ref_w, maxulp=16)
