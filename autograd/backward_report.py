@@ -352,9 +352,9 @@ def _kink(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, s
     if at_kink is not None and at_kink.shape == y.shape and np.all(at_kink[wrong]):
         return (
             "< for <=",
-            f"yours is wrong only where {check.of} sits on a kink ({count}): a comparison in your"
-            " forward found a tie there (max(0, 0), say) and took one side, and your backward"
-            " takes the other: a < where <= belongs, or the reverse?",
+            f"yours is wrong only where {check.of} sits on a kink ({count}), where a comparison"
+            " found a tie (max(0, 0) in your forward, |w| at w = 0 in a regulariser) and took one"
+            " side; your backward takes the other: a < where <= belongs, or the reverse?",
         )
     if at_zero and not context.at_kink:
         return (

@@ -9,6 +9,7 @@ exactly the attribute and the entries where its arrays differ from the reference
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import pathlib
 import re
@@ -49,6 +50,9 @@ P_BINARY = 1 / (1 + np.exp(-_inputs(seed=3)))
 Y_BINARY = (np.random.default_rng(4).random((5, 4)) > 0.5).astype(np.float64)
 Y_REGRESSION = np.random.default_rng(5).standard_normal((5, 4))
 LOGITS_SQUARE = np.random.default_rng(6).standard_normal((3, 3))
+Y_SIGNS = np.where(np.random.default_rng(7).random((5, 4)) > 0.5, 1.0, -1.0)
+SCORES = np.random.default_rng(8).standard_normal((5, 4))
+SCORES[0, 0], SCORES[2, 1] = Y_SIGNS[0, 0], Y_SIGNS[2, 1]  # margin exactly 0: the hinge's kink
 Y_ONE_HOT = np.eye(3)[[2, 0, 2]]
 
 
@@ -172,6 +176,77 @@ def _mse_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
     self.dinputs = -2 * (y_true - dvalues) / len(dvalues) / len(dvalues)
 
 
+def _regularised_transpose(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dweights = self.dweights.T
+
+
+def _regularised_wrong_axis(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dbiases = np.sum(dvalues, axis=1, keepdims=True)  # and the penalty forgotten with it
+
+
+def _regularised_less(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    right = np.where(self.weights < 0, -1.0, 1.0)
+    wrong = np.where(self.weights <= 0, -1.0, 1.0)  # -1 at exactly 0, where the book takes +1
+    self.dweights = self.dweights + self.weight_regularizer_l1 * (wrong - right)
+
+
+def _dropout_unscaled(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = dvalues * self.binary_mask * self.rate  # the mask without its / rate
+
+
+def _dropout_sign(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = -dvalues * self.binary_mask
+
+
+def _linear_sign(self: Any, dvalues: np.ndarray) -> None:
+    self.dinputs = -dvalues.copy()
+
+
+def _mae_missing_n(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = -np.sign(y_true - dvalues) / len(dvalues[0])
+
+
+def _mae_sign(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    # the book prints this one: np.sign(y_true - dvalues) without the minus
+    self.dinputs = np.sign(y_true - dvalues) / len(dvalues[0]) / len(dvalues)
+
+
+def _mae_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    self.dinputs = -np.sign(y_true - dvalues) / len(dvalues) / len(dvalues)
+
+
+def _hinge(self: Any, dvalues: np.ndarray, y_true: Any, sign: float, at_kink: bool, n: int) -> None:
+    margin = 1 - y_true * dvalues
+    active = margin >= 0 if at_kink else margin > 0
+    self.dinputs = sign * np.where(active, -y_true, 0.0) / n / len(dvalues)
+
+
+def _hinge_missing_n(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    _hinge(self, dvalues, y_true, 1.0, False, len(dvalues[0]))
+    self.dinputs = self.dinputs * len(dvalues)
+
+
+def _hinge_sign(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    _hinge(self, dvalues, y_true, -1.0, False, len(dvalues[0]))
+
+
+def _hinge_less(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    _hinge(self, dvalues, y_true, 1.0, True, len(dvalues[0]))
+
+
+def _hinge_wrong_axis(self: Any, dvalues: np.ndarray, y_true: Any) -> None:
+    _hinge(self, dvalues, y_true, 1.0, False, len(dvalues))  # / samples where / outputs belongs
+
+
+def _regularised_dense() -> Any:
+    layer = R.Layer_Dense(4, 3, 0.1, 0.2, 0.1, 0.2, rng=7)
+    layer.weights[0, 1] = 0.0  # the L1 derivative must take the book's side here (the biases are 0)
+    return layer
+
+
 @dataclass(frozen=True)
 class Case:
     """One class of nn.reference, how to feed it, and which of the five mutations apply to it."""
@@ -186,6 +261,8 @@ class Case:
 
 
 MUTATIONS = ("transpose", "wrong axis", "/ n", "< for <=", "sign")
+# classes of nn.reference with a forward and a backward that are not one layer or loss
+NOT_CHECKED = {"Model": "a whole network: its layers are checked one by one"}
 NO_N = "a layer or an activation does not average: no / n in its backward"
 NO_COMPARISON = "no comparison in its backward"
 ELEMENTWISE = "an elementwise derivative has no transpose and no axis"
@@ -201,6 +278,43 @@ CASES: dict[str, Case] = {
             "sign": (_dense_sign, "dinputs", "sign"),
         },
         not_applicable={"< for <=": NO_COMPARISON},
+    ),
+    "Layer_Dense with L1 and L2": Case(
+        _regularised_dense,
+        X,
+        mutations={
+            "transpose": (_regularised_transpose, "dweights", "transpose"),
+            # not a plain sum of dvalues (the penalty joins it), so not named
+            "wrong axis": (_regularised_wrong_axis, "dbiases", ""),
+            "< for <=": (_regularised_less, "dweights", "< for <="),
+            "sign": (_dense_sign, "dinputs", "sign"),
+        },
+        not_applicable={"/ n": NO_N},
+    ),
+    "Layer_Dropout": Case(
+        lambda: R.Layer_Dropout(0.3, rng=5),
+        X,
+        mutations={
+            # the mask without its / rate: yours is 0.7 times the correct array
+            "/ n": (_dropout_unscaled, "dinputs", "factor"),
+            "sign": (_dropout_sign, "dinputs", "sign"),
+        },
+        not_applicable={
+            "transpose": ELEMENTWISE,
+            "wrong axis": ELEMENTWISE,
+            "< for <=": NO_COMPARISON,
+        },
+    ),
+    "Activation_Linear": Case(
+        R.Activation_Linear,
+        X,
+        mutations={"sign": (_linear_sign, "dinputs", "sign")},
+        not_applicable={
+            "transpose": ELEMENTWISE,
+            "wrong axis": ELEMENTWISE,
+            "/ n": NO_N,
+            "< for <=": NO_COMPARISON,
+        },
     ),
     "Activation_ReLU": Case(
         R.Activation_ReLU,
@@ -292,6 +406,32 @@ CASES: dict[str, Case] = {
     ),
 }
 
+CASES |= {
+    "Loss_MeanAbsoluteError": Case(
+        R.Loss_MeanAbsoluteError,
+        X,
+        Y_REGRESSION,
+        mutations={
+            "/ n": (_mae_missing_n, "dinputs", "missing / n"),
+            "sign": (_mae_sign, "dinputs", "sign"),
+            "wrong axis": (_mae_wrong_axis, "dinputs", "factor"),
+        },
+        not_applicable={"transpose": ELEMENTWISE, "< for <=": "np.sign has no comparison"},
+    ),
+    "Loss_Hinge": Case(
+        R.Loss_Hinge,
+        SCORES,
+        Y_SIGNS,
+        mutations={
+            "/ n": (_hinge_missing_n, "dinputs", "missing / n"),
+            "sign": (_hinge_sign, "dinputs", "sign"),
+            "< for <=": (_hinge_less, "dinputs", "< for <="),
+            "wrong axis": (_hinge_wrong_axis, "dinputs", "factor"),
+        },
+        not_applicable={"transpose": ELEMENTWISE},
+    ),
+}
+
 MUTANTS = [(name, mutation) for name, case in CASES.items() for mutation in (case.mutations or {})]
 
 
@@ -315,6 +455,15 @@ def _dvalues(case: Case) -> np.ndarray | None:
     layer = case.make()
     layer.forward(case.inputs)
     return random_dvalues(np.shape(layer.output), 0)
+
+
+def test_every_class_of_nn_reference_with_a_backward_is_in_the_table() -> None:
+    classes = {
+        name
+        for name, cls in inspect.getmembers(R, inspect.isclass)
+        if cls.__module__ == R.__name__ and callable(getattr(cls, "backward", None))
+    }
+    assert classes - set(NOT_CHECKED) == {type(case.make()).__name__ for case in CASES.values()}
 
 
 def test_every_mutation_is_either_applied_or_said_not_to_apply() -> None:
