@@ -290,7 +290,34 @@ def first_divergence(a: dict[str, list[float]], b: dict[str, list[float]], rtol:
 # OpenBLAS picks a kernel per CPU, and each adds up a matrix product in its own order. Runs of
 # the same book code under different kernels are equally valid; where they part, rounding order
 # alone has decided, and no comparison of two implementations can be held to more.
-KERNELS = ("default", "Haswell", "SkylakeX", "Zen", "Sandybridge", "loop")
+# "ulp0".."ulp2": the default kernel, with each entry of the loss's gradient moved by at most
+# one unit in the last place (at random, seeded): another rounding of the same formula.
+KERNELS = ("default", "Haswell", "SkylakeX", "Zen", "Sandybridge", "loop", "ulp0", "ulp1", "ulp2")
+
+
+def rounded_otherwise(run: Callable[..., Any], seed: int, *args: Any) -> Any:
+    """`run(*args)` with every loss gradient of the book's classes scaled by 1 + k 2^-53, k
+    drawn from {-1, 0, 1}: a one-ulp change, as another order of the same sums might make."""
+    rng = np.random.default_rng(seed)
+    patched = []
+    for cls in (
+        R.Activation_Softmax_Loss_CategoricalCrossentropy,
+        R.Loss_BinaryCrossentropy,
+        R.Loss_MeanSquaredError,
+    ):
+        original = cls.backward
+
+        def backward(self: Any, dvalues: Any, y_true: Any, original: Any = original) -> None:
+            original(self, dvalues, y_true)
+            self.dinputs = self.dinputs * (1 + rng.integers(-1, 2, self.dinputs.shape) * 2.0**-53)
+
+        patched.append((cls, original))
+        cls.backward = backward  # type: ignore[method-assign]
+    try:
+        return run(*args)
+    finally:
+        for cls, original in patched:
+            cls.backward = original  # type: ignore[method-assign]
 
 
 def _reference_in(kernel: str, name: str, epochs: int) -> dict[str, list[float]]:
@@ -303,12 +330,18 @@ def _reference_in(kernel: str, name: str, epochs: int) -> dict[str, list[float]]
 
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
-    if kernel not in ("default", "loop"):
+    if kernel in ("Haswell", "SkylakeX", "Zen", "Sandybridge"):
         env["OPENBLAS_CORETYPE"] = kernel
     dense = "B.LoopDense" if kernel == "loop" else "B.R.Layer_Dense"
+    seed = int(kernel[3:]) if kernel.startswith("ulp") else None
+    run = (
+        "B.reference_run"
+        if seed is None
+        else f"lambda *a: B.rounded_otherwise(B.reference_run, {seed}, *a)"
+    )
     code = (
         "import json, sys; sys.path.insert(0, sys.argv[1]); import book_runs as B; "
-        f"print(json.dumps(B.reference_run(B.SETTINGS[sys.argv[2]], int(sys.argv[3]), {dense})))"
+        f"f = {run}; print(json.dumps(f(B.SETTINGS[sys.argv[2]], int(sys.argv[3]), {dense})))"
     )
     here = os.path.dirname(os.path.abspath(__file__))
     done = subprocess.run(

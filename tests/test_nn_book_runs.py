@@ -5,10 +5,12 @@ of chapters 10 to 17.
 "Follows" means: the loss to 1e-9 relative, the accuracy and the printed learning rate exactly.
 Not bit for bit, and not forever: the book's code multiplies matrices with BLAS, whose kernels
 add up in an order of their own, and `nn` adds left to right. Rounding differences of that kind
-grow during training until the runs part. How soon is measured by running the book's code under
-different OpenBLAS kernels against itself (`python tests/book_runs.py`): 234 to 343 epochs for
-chapter 10's Adam setting (see the README's table per setting). These tests run a few epochs of
-each setting, well inside every horizon; the long comparisons are the script's.
+grow during training until the runs part. How soon is measured by running the book's code
+against itself, under other OpenBLAS kernels, with left-to-right sums, and with its loss gradient
+rounded one ulp differently (`python tests/book_runs.py EPOCHS NN_EPOCHS`): from 127 epochs
+(chapter 14) and 173 to 343 (chapter 10's Adam) up to more than 3000 (chapter 16). These tests
+run a few epochs of each setting, well inside every horizon; the long comparisons are the
+script's.
 """
 
 from __future__ import annotations
