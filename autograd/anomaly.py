@@ -15,7 +15,41 @@ from .value import Value
 
 
 class AnomalyError(FloatingPointError):
-    """The first non-finite number produced in forward or in backward, with the op that made it."""
+    """The first non-finite number produced in forward or in backward, with the op that made it.
+
+    Besides the message it carries where that happened, for a drawing to show:
+    `phase` ("forward" or "backward"), `op` (the op's name), `operands` (its operands, Values and
+    floats, in order) and `value` (the non-finite number). In backward also `node` (the node
+    whose op passed the gradient), `slot` (which of its operands received it) and `path` (the
+    nodes from the root down to that operand, as the message lists them). A forward anomaly
+    has no node: the op raised before its result was recorded; `inputs` are its Value operands.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        phase: str = "",
+        op: str = "",
+        operands: Sequence[Any] = (),
+        value: float = math.nan,
+        node: Value | None = None,
+        slot: int | None = None,
+        path: Sequence[Value] = (),
+    ) -> None:
+        super().__init__(message)
+        self.phase = phase
+        self.op = op
+        self.operands = tuple(operands)
+        self.value = value
+        self.node = node
+        self.slot = slot
+        self.path = tuple(path)
+
+    @property
+    def inputs(self) -> tuple[Value, ...]:
+        """The operands that are Values: the graph that leads into the op."""
+        return tuple(a for a in self.operands if isinstance(a, Value))
 
 
 def _data(x: Any) -> float:
@@ -104,7 +138,11 @@ def forward_anomaly(op: str, data: float, args: Sequence[Any]) -> None:
     raise AnomalyError(
         f"forward: {call_text(op, args)} = {data!r} is the first non-finite value, made by op "
         f"{op!r} from {_values(args)}. "
-        f"Labelled nodes along the path into it (inputs first): {labels}.{_already(args)}"
+        f"Labelled nodes along the path into it (inputs first): {labels}.{_already(args)}",
+        phase="forward",
+        op=op,
+        operands=args,
+        value=data,
     )
 
 
@@ -116,11 +154,19 @@ def backward_anomaly(v: Value, g: Any, local: Sequence[Any], roots: Sequence[Val
         c = _data(g) * _data(d)
         if math.isfinite(c):
             continue
-        path = " -> ".join(node_name(n) for n in [*_path(roots, v), a])
+        nodes = [*_path(roots, v), a]
+        path = " -> ".join(node_name(n) for n in nodes)
         seed = "" if math.isfinite(_data(g)) else " The incoming gradient was already non-finite."
         raise AnomalyError(
             f"backward: {call_text(v.op, v._args)} passed gradient {c!r} to its operand {i} "
             f"({_operand(a)}): incoming grad {_data(g)!r} times the local derivative "
             f"d {v.op} / d operand{i} = {_data(d)!r}. It is the first non-finite gradient, made "
-            f"by op {v.op!r}; path from the root: {path}.{seed}"
+            f"by op {v.op!r}; path from the root: {path}.{seed}",
+            phase="backward",
+            op=v.op,
+            operands=v._args,
+            value=c,
+            node=v,
+            slot=i,
+            path=nodes,
         )

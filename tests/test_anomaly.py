@@ -89,6 +89,33 @@ def test_backward_square_root_at_zero_names_pow_and_the_path() -> None:
     assert x.grad == 0.0 and w.grad == 0.0  # stopped before the inf reached the leaves
 
 
+def test_the_error_carries_where_it_happened_for_a_drawing() -> None:
+    x, w, h = labelled(0.0, 2.0)
+    r = h**0.5
+    r.label = "r"
+    loss = (r + 1.0).square()
+    loss.label = "loss"
+    with pytest.raises(AnomalyError) as info, detect_anomaly():
+        loss.backward()
+    err = info.value
+    assert (err.phase, err.op, err.slot, err.value) == ("backward", "pow", 0, math.inf)
+    assert err.node is r and err.operands[0] is h and err.operands[1] == 0.5
+    # The path the message prints, as nodes: loss -> add -> r -> h.
+    assert [n.label or n.op for n in err.path] == ["loss", "add", "r", "h"]
+    assert err.path[0] is loss and err.path[-1] is h
+    with pytest.raises(AnomalyError) as info, detect_anomaly():
+        h.log()
+    err = info.value
+    assert (err.phase, err.op, err.value, err.node, err.slot) == (
+        "forward",
+        "log",
+        -math.inf,
+        None,
+        None,
+    )
+    assert err.operands == (h,) and err.inputs == (h,) and err.path == ()
+
+
 def test_backward_zero_times_infinite_derivative_is_caught() -> None:
     # The gradient reaching sqrt(y) is 0, its local derivative at y = 0 is inf, and 0 * inf = nan:
     # without the check, that nan would land in a.grad although a barely matters.
