@@ -25,7 +25,9 @@ from typing import Any
 from autograd import Scope, Value
 
 from .legend import legend
+from .marks import NO_MARKS, Marks
 from .options import DEFAULT_MAX_NODES, DrawOptions
+from .overlay import overlay
 from .scene import GraphTooLarge, Group, Scene, build_scene, cluster_title
 from .style import GROUP_FILL, HIGHLIGHT, MUTED, OP_FILL, ZERO, html_text
 from .walk import as_float
@@ -44,16 +46,18 @@ def to_dot(root: Value | Iterable[Value], **options: Any) -> str:
 
 def dot_lines(root: Value | Iterable[Value], options: DrawOptions) -> list[str]:
     """The body of `to_dot`: one statement per line, each starting with a tab."""
-    return write(build_scene(root, options), options)
+    scene = build_scene(root, options)
+    return write(scene, options, overlay(scene, options))
 
 
-def write(scene: Scene, options: DrawOptions) -> list[str]:
+def write(scene: Scene, options: DrawOptions, marks: Marks = NO_MARKS) -> list[str]:
     """Every DOT statement of `scene`: settings, nodes inside their scope frames, edges, legend.
 
+    `marks` add colours and notes (a gradient check, an anomaly) or ids (a step-through page).
     A folded drawing whose boxes need more than max_nodes arrows is refused here, where the
     arrows are known.
     """
-    lines, arrows = _Writer(scene, options).lines()
+    lines, arrows = _Writer(scene, options, marks).lines()
     # Arrows between summary boxes are the expensive part of a folded drawing: layers are
     # often fully connected, and dot spends ~1 s on 1,000 such arrows and ~10 s on 2,500.
     if scene.collapse is not None and arrows > options.max_nodes:
@@ -66,8 +70,9 @@ def write(scene: Scene, options: DrawOptions) -> list[str]:
     return lines
 
 
-def _attrs(attrs: list[str]) -> str:
-    return f" [{' '.join(attrs)}]" if attrs else ""
+def _coloured(colour: str) -> str:
+    """An arrow drawn bold in `colour`, its label too."""
+    return f'color="{colour}" fontcolor="{colour}" penwidth=2.5'
 
 
 def _label_order(label: str, number: int) -> tuple[tuple[tuple[int, str], ...], int]:
@@ -79,10 +84,12 @@ def _label_order(label: str, number: int) -> tuple[tuple[tuple[int, str], ...], 
 class _Writer:
     """The DOT statements for one scene; it reads the scene and never changes it."""
 
-    def __init__(self, scene: Scene, options: DrawOptions) -> None:
+    def __init__(self, scene: Scene, options: DrawOptions, marks: Marks) -> None:
         self.scene = scene
         self.options = options
+        self.marks = marks
         self.g = scene.graph
+        self.scale = marks.scale or scene.scale
         # The frame each node drawn as itself sits in, worked out once.
         self.frames: list[Scope | None] = [
             scene.frame(i) if scene.shown[i] and scene.group_of[i] < 0 else None
@@ -114,8 +121,10 @@ class _Writer:
                 home.append(self._value_node(i, v, highlighted))
                 if g.parents[i]:
                     home.append(self._op_node(i, v, highlighted))
-                    attrs = f" [{_HIGHLIGHTED_EDGE}]" if highlighted else ""
-                    edges.append(f"\tv{i}_op -> v{i}{attrs}\n")
+                    style = [_HIGHLIGHTED_EDGE] if highlighted else []
+                    if i in self.marks.op_border:
+                        style = [_coloured(self.marks.op_border[i])]
+                    edges.append(f"\tv{i}_op -> v{i}{self._attrs(style, f'v{i}_res')}\n")
             self._operand_edges(i, edges, between_boxes)
             if scene.focus is not None:
                 hidden_users = sum(1 for u in g.users[i] if not shown[u])
@@ -124,14 +133,30 @@ class _Writer:
         for frame, column in self._shared_leaves().items():
             placed.setdefault(frame, []).append(column)
         for (tail, head), (n, any_highlighted) in between_boxes.items():
-            label = f" label=<{n} edges>" if n > 1 else ""
-            extra = f" {_HIGHLIGHTED_EDGE}" if any_highlighted else ""
-            edges.append(f"\t{tail} -> {head} [style=bold{label}{extra}]\n")
+            style = ["style=bold"]
+            if n > 1:
+                style.append(f"label=<{n} edges>")
+            if any_highlighted:
+                style.append(_HIGHLIGHTED_EDGE)
+            edges.append(f"\t{tail} -> {head}{self._attrs(style, f'{tail}_{head}')}\n")
         out.extend(self._frames(placed))
         out.extend(edges)
+        out.extend(self.marks.extra)
         if self.options.legend:
-            out.append(legend(scene, self.options))
+            # Boxes filled by a check's verdicts leave no gradient colours to explain.
+            scale = None if self.marks.fill else self.scale
+            out.append(legend(scene, self.options, scale, self.marks.legend))
         return out, len(edges)
+
+    def _attrs(self, attrs: list[str], ident: str) -> str:
+        """A statement's attribute list, with its SVG id when the marks ask for ids."""
+        if self.marks.ids:
+            attrs = [*attrs, f'id="{ident}"']
+        return f" [{' '.join(attrs)}]" if attrs else ""
+
+    def _grad(self, i: int) -> float:
+        grads = self.marks.grads
+        return as_float(self.g.nodes[i].grad) if grads is None else grads[i]
 
     def _unit(self, i: int) -> str:
         """The DOT id that stands for node i: its own box, or the summary it is folded into."""
@@ -207,34 +232,44 @@ class _Writer:
         return out
 
     def _value_node(self, i: int, v: Value, highlighted: bool) -> str:
-        options, number = self.options, self.options.number
+        options, number, marks = self.options, self.options.number, self.marks
         rows = []
         if v.label:
             rows.append(f"<B>{html_text(v.label)}</B>")
         if options.show_data:
             rows.append(f"data {html_text(number(v.data))}")
-        grad = as_float(v.grad)
+        grad = self._grad(i)
         if options.show_grad:
             rows.append(f"grad {html_text(number(grad))}")
+        rows.extend(html_text(r) for r in marks.rows.get(i, ()))
         if not rows:
             rows.append(" ")
         cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
-        fill = self.scene.scale.colour(grad) if options.fill_by_grad else ZERO
-        attrs = f'fillcolor="{fill}"'
-        if highlighted:
+        fill = self.scale.colour(grad) if options.fill_by_grad else ZERO
+        attrs = f'fillcolor="{marks.fill.get(i, fill)}"'
+        if i in marks.border:
+            attrs += f' color="{marks.border[i]}" penwidth=3'
+        elif highlighted:
             attrs += f' color="{HIGHLIGHT}" penwidth=3'
         if i == self.scene.focus:
             attrs += " peripheries=2"
+        if marks.ids:
+            attrs += f' id="v{i}"'
         return (
             f'\tv{i} [shape=box style="rounded,filled" {attrs} label=<<TABLE BORDER="0" '
             f'CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>]\n'
         )
 
     def _op_node(self, i: int, v: Value, highlighted: bool) -> str:
+        marks = self.marks
         attrs = f' color="{HIGHLIGHT}" penwidth=2' if highlighted else ""
+        if i in marks.op_border:
+            attrs = f' color="{marks.op_border[i]}" penwidth=2'
+        if marks.ids:
+            attrs += f' id="v{i}_op"'
         return (
-            f'\tv{i}_op [shape=ellipse style=filled fillcolor="{OP_FILL}" height=0.3 '
-            f"label=<{html_text(v.op)}>{attrs}]\n"
+            f'\tv{i}_op [shape=ellipse style=filled fillcolor="{marks.op_fill.get(i, OP_FILL)}" '
+            f"height=0.3 label=<{html_text(v.op)}>{attrs}]\n"
         )
 
     def _edge(
@@ -247,32 +282,38 @@ class _Writer:
         any of them. Its factor is drawn as a small text node inside node i's frame that the
         arrow passes through, so each label sits on its own arrow.
         """
-        options, number = self.options, self.options.number
+        options, number, marks = self.options, self.options.number, self.marks
         parts = []
         if local is not None and (options.edge_labels or highlighted):
             parts.append(f"&#215;{html_text(number(local[slot]))}")
         if local is not None and options.flow:
-            passed = as_float(self.g.nodes[i].grad) * local[slot]
+            passed = self._grad(i) * local[slot]
             parts.append(f"({html_text(number(passed))})")
+        if (i, slot) in marks.edge_note:
+            parts.append(html_text(marks.edge_note[i, slot]))
         text = " ".join(parts)
         if highlighted and text:
             text = f"<B>{text}</B>"
-        style = [_HIGHLIGHTED_EDGE] if highlighted else []
-        tail, head = f"v{p}", f"v{i}_op"
+        colour = marks.edge.get((i, slot))
+        style = [_coloured(colour)] if colour else [_HIGHLIGHTED_EDGE] if highlighted else []
+        font = colour or (HIGHLIGHT if highlighted else None)
+        tail, head, ident = f"v{p}", f"v{i}_op", f"v{i}_in{slot}"
         if text and self._enters_frame(p, i):
             factor = f"v{i}_x{slot}"
-            colour = f' fontcolor="{HIGHLIGHT}"' if highlighted else ""
+            font_colour = f' fontcolor="{font}"' if font else ""
+            if marks.ids:
+                font_colour += f' id="{factor}"'
             self.placed.setdefault(self.frames[i], []).append(
                 f"\t{factor} [shape=plaintext fontsize=10 width=0 height=0 margin=0.02"
-                f"{colour} label=<{text}>]\n"
+                f"{font_colour} label=<{text}>]\n"
             )
             return [
-                f"\t{tail} -> {factor} [{' '.join(['arrowhead=none', *style])}]\n",
-                f"\t{factor} -> {head}{_attrs(style)}\n",
+                f"\t{tail} -> {factor}{self._attrs(['arrowhead=none', *style], ident + 'a')}\n",
+                f"\t{factor} -> {head}{self._attrs(style, ident)}\n",
             ]
         if text:
             style.insert(0, f"label=<{text}>")
-        return [f"\t{tail} -> {head}{_attrs(style)}\n"]
+        return [f"\t{tail} -> {head}{self._attrs(style, ident)}\n"]
 
     def _enters_frame(self, p: int, i: int) -> bool:
         """Operand p is a leaf drawn in another frame than node i, which uses it."""
@@ -337,6 +378,8 @@ class _Writer:
             rows.append(f"max |grad| {html_text(number(b.top_grad))}")
         cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
         attrs = f' color="{HIGHLIGHT}" penwidth=3' if b.highlighted else ""
+        if self.marks.ids:
+            attrs += f' id="g{k}"'
         return (
             f'\tg{k} [shape=box3d style=filled fillcolor="{GROUP_FILL}"{attrs} label=<<TABLE '
             f'BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>]\n'

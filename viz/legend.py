@@ -8,6 +8,7 @@ the seed's chain rule written out path by path, from `autograd.explain`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from autograd import explain
 from autograd.explain import count_text
@@ -15,7 +16,7 @@ from autograd.names import node_name
 
 from .options import DrawOptions
 from .scene import Scene
-from .style import HIGHLIGHT, MUTED, NEGATIVE, NOT_A_NUMBER, POSITIVE, ZERO, html_text
+from .style import HIGHLIGHT, MUTED, NEGATIVE, NOT_A_NUMBER, POSITIVE, ZERO, GradScale, html_text
 from .walk import Graph, as_float
 
 # Up to this many root-to-highlight paths are written out factor by factor in the legend;
@@ -23,8 +24,13 @@ from .walk import Graph, as_float
 MAX_LISTED_PATHS = 4
 
 
-def legend(scene: Scene, options: DrawOptions) -> str:
-    """The legend node's DOT statement."""
+def legend(
+    scene: Scene, options: DrawOptions, scale: GradScale | None = None, extra: Sequence[str] = ()
+) -> str:
+    """The legend node's DOT statement; `scale` colours the grads (None: boxes are filled by
+    something else, `extra` says what), `extra` adds rows of text."""
+    swatches = scale is not None
+    scale = scale or scene.scale
     g = scene.graph
     root = html_text(_root_name(g))
     rows = [
@@ -52,11 +58,12 @@ def legend(scene: Scene, options: DrawOptions) -> str:
             f"{html_text(node_name(g.nodes[scene.focus]))} (double border); "
             f"&#8230; marks neighbours left out"
         )
-    if options.show_grad and scene.scale.top == 0.0:
+    if options.show_grad and scale.top == 0.0:
         rows.append("every grad here is 0: call backward() on the root first")
+    rows.extend(html_text(r) for r in extra)
     text = _rows(rows)
-    if options.fill_by_grad and scene.scale.top > 0.0:
-        text += _swatches(scene, options)
+    if swatches and options.fill_by_grad and scale.top > 0.0:
+        text += _swatches(scene, options, scale)
     if scene.highlight is not None:
         text += _chains(scene, options, scene.highlight)
     return (
@@ -65,9 +72,9 @@ def legend(scene: Scene, options: DrawOptions) -> str:
     )
 
 
-def _swatches(scene: Scene, options: DrawOptions) -> str:
+def _swatches(scene: Scene, options: DrawOptions, scale: GradScale) -> str:
     """The colour scale: four bands of negative grads, zero, four of positive, and nan if any."""
-    scale, number = scene.scale, options.number
+    number = options.number
     n = len(POSITIVE)
     caption = (
         '<TR><TD ALIGN="LEFT" COLSPAN="9">fill: the sign and size of grad, '

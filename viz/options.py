@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from autograd import Value
+from autograd import AnomalyError, Value
 
 from .style import Formatter, number_formatter
 
@@ -16,7 +16,16 @@ DEFAULT_MAX_NODES = 1000
 DEFAULT_FORMAT = "{:.4g}"
 RANKDIRS = ("LR", "RL", "TB", "BT")
 COLLAPSE_LEVELS = ("layer", "neuron")
-_FLAGS = ("show_data", "show_grad", "edge_labels", "flow", "color_by_grad", "legend", "clusters")
+_FLAGS = (
+    "show_data",
+    "show_grad",
+    "edge_labels",
+    "flow",
+    "color_by_grad",
+    "legend",
+    "clusters",
+    "check",
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ class DrawOptions:
     collapse: str | int | None = None
     focus: Value | None = None
     depth: int = 2
+    check: bool = False
+    anomaly: AnomalyError | None = None
     number: Formatter = field(init=False, repr=False, compare=False)  # fmt as a function
 
     def __post_init__(self) -> None:
@@ -49,6 +60,11 @@ class DrawOptions:
             v = getattr(self, name)
             if v is not None and not isinstance(v, Value):
                 raise TypeError(f"{name}= must be a Value of the graph, got {type(v).__name__}")
+        if self.anomaly is not None and not isinstance(self.anomaly, AnomalyError):
+            raise TypeError(
+                f"anomaly= must be the AnomalyError that detect_anomaly() raised, got "
+                f"{type(self.anomaly).__name__}"
+            )
         if not _count(self.max_nodes, 1):
             raise ValueError(f"max_nodes must be a positive int, got {self.max_nodes!r}")
         if not _count(self.depth, 0):
