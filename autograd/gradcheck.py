@@ -34,7 +34,7 @@ from typing import Any
 from .anomaly import call_text
 from .context import enable_grad, no_grad
 from .graph import grad, topological_order
-from .ops import kink_points
+from .ops import data, kink_points
 from .value import Value, real
 
 # An eps step of an input moves a node's operand by about |tangent| * eps; twice that leaves room
@@ -259,7 +259,8 @@ def gradcheck_report(
         return report
 
     # Only a disagreement pays for the kink search and the one-sided slopes.
-    reachable = kinks_in_reach(out, leaves, eps)
+    disagree = [i for i, r in enumerate(rows) if r.status != "ok"]
+    reachable = kinks_in_reach(out, leaves, eps, disagree)
     for i, r in enumerate(rows):
         if r.status == "ok" or not reachable[i]:
             continue
@@ -270,42 +271,99 @@ def gradcheck_report(
     return report
 
 
-def kinks_in_reach(out: Value, leaves: Sequence[Value], eps: float) -> list[list[Kink]]:
+def kinks_in_reach(
+    out: Value, leaves: Sequence[Value], eps: float, which: Iterable[int] | None = None
+) -> list[list[Kink]]:
     """Per leaf, the kinks of `out`'s graph that an eps step of that leaf can reach.
 
-    Forward-mode over the recorded graph: the tangent of node v along leaf i is d v / d leaf_i,
-    and an operand u of a kinked op reaches kink k when |u - k| <= 2 eps |d u / d leaf_i|.
-    """
-    n = len(leaves)
-    zero = (0.0,) * n
-    tangent: dict[Value, tuple[float, ...]] = {}
-    for i, leaf in enumerate(leaves):
-        tangent[leaf] = tuple(1.0 if j == i else 0.0 for j in range(n))
-    found: list[list[Kink]] = [[] for _ in range(n)]
+    An operand u of a kinked op reaches kink k along leaf i when |u - k| <= 2 eps |d u / d leaf_i|.
+    Only the leaves numbered in `which` (default: all) are searched. The work is bounded whatever
+    the number of inputs, where one tangent of every leaf per node would hold 1,000 floats per
+    node for 1,000 inputs:
 
-    for v in topological_order(out):
-        if v in tangent or not v._args:
+    1. one sweep carries B(v) = sum_j |d v / d operand_j| B(operand_j), an upper bound on
+       |d v / d leaf_i| for every i (one float per node), and keeps as candidates the operands
+       within 2 eps B of a kink: in most graphs none at all;
+    2. the exact d u / d leaf_i of the candidates come from one reverse pass per candidate operand
+       or one forward pass per leaf searched, whichever is fewer. A pass holds one float per node
+       and costs about one evaluation of f: never more passes than the central differences,
+       which evaluated f twice per input, already took.
+    """
+    searched = list(range(len(leaves)) if which is None else which)
+    found: list[list[Kink]] = [[] for _ in leaves]
+    order = topological_order(out)
+    bound: dict[Value, float] = dict.fromkeys(leaves, 1.0)
+    local: dict[Value, list[float]] = {}  # d v / d operand_j, for the forward passes of step 2
+    candidates: list[tuple[Value, int, float]] = []  # (node, operand index, kink point)
+    for v in order:
+        if v in bound or not v._args:
             continue
         op = v._rule
         assert op is not None  # a node with operands has its rule
         args = v._args
         datas = [a if type(a) is float else a.data for a in args]
-        ts = [zero if type(a) is float else tangent.get(a, zero) for a in args]
         with no_grad():
-            local = [_number(d) for d in op.df(v.data, *datas)]
-        tangent[v] = tuple(
-            sum((d * t[i] for d, t in zip(local, ts) if t[i] != 0.0), 0.0) for i in range(n)
-        )
+            d = local[v] = [_number(x) for x in op.df(v.data, *datas)]
+        b = 0.0
+        for a, dj in zip(args, d):
+            ba = 0.0 if type(a) is float else bound.get(a, 0.0)
+            if ba != 0.0:  # an operand that no leaf moves adds nothing, even when dj is inf
+                b += abs(dj) * ba
+        bound[v] = b
         if op.kinks is None:
             continue
         for j, points in enumerate(kink_points(op, datas)):
-            for k in points:
-                distance = abs(datas[j] - k)
-                for i in range(n):
-                    step = _REACH * eps * abs(ts[j][i])
-                    if step > 0.0 and distance <= step:
-                        found[i].append(Kink(describe(v), v.op, j, k, datas[j]))
+            a = args[j]
+            ba = 0.0 if type(a) is float else bound.get(a, 0.0)
+            if ba != 0.0:  # an operand that no leaf moves reaches nothing, even sitting on a kink
+                candidates += [(v, j, k) for k in points if abs(datas[j] - k) <= _REACH * eps * ba]
+    if not candidates or not searched:
+        return found
+
+    # hits[c]: the searched leaves that reach candidate c, filled in by either kind of pass.
+    hits: list[list[int]] = [[] for _ in candidates]
+
+    def reaches(c: int, slope: float) -> bool:
+        v, j, k = candidates[c]
+        step = _REACH * eps * abs(slope)
+        return step > 0.0 and abs(data(v._args[j]) - k) <= step
+
+    operands = list(dict.fromkeys(v._args[j] for v, j, _ in candidates))
+    if len(operands) <= len(searched):
+        for u in operands:
+            slopes = grad(u, list(leaves))  # d u / d leaf_i for every leaf, by one reverse pass
+            for c, (v, j, _) in enumerate(candidates):
+                if v._args[j] is u:
+                    hits[c] += [i for i in searched if reaches(c, slopes[i])]
+    else:
+        for i in searched:
+            t = _tangents(order, local, leaves[i])
+            for c, (v, j, _) in enumerate(candidates):
+                if reaches(c, t.get(v._args[j], 0.0)):
+                    hits[c].append(i)
+    for c, (v, j, k) in enumerate(candidates):  # in graph order, as the report lists them
+        for i in hits[c]:
+            found[i].append(Kink(describe(v), v.op, j, k, data(v._args[j])))
     return found
+
+
+def _tangents(
+    order: list[Value], local: dict[Value, list[float]], leaf: Value
+) -> dict[Value, float]:
+    """d v / d leaf for every node v of `order` (forward mode, one float per node; zeros left out)."""
+    t = {leaf: 1.0}
+    for v in order:
+        d = local.get(v)
+        if d is None:
+            continue
+        s = 0.0
+        for a, dj in zip(v._args, d):
+            ta = 0.0 if type(a) is float else t.get(a, 0.0)
+            if ta != 0.0:  # so that a node the leaf does not move stays 0 when dj is inf
+                s += dj * ta
+        if s != 0.0:
+            t[v] = s
+    return t
 
 
 def describe(v: Value) -> str:

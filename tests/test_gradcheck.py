@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import sys
+import tracemalloc
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from strategies import custom_op
@@ -188,6 +192,68 @@ def test_kink_reach_scales_with_the_operand_sensitivity() -> None:
     # A slow operand is out of reach at the same distance: relu(x) at x = 1e-3.
     y = Value(1e-3)
     assert kinks_in_reach(y.relu(), [y], 1e-6) == [[]]
+
+
+def _relu_chains(n: int, nodes: int, at_kink: Callable[[int], bool]) -> tuple[list[Value], Value]:
+    """n inputs, each through a chain of relus, about `nodes` nodes in all; some inputs at 0."""
+    leaves = [Value(0.0 if at_kink(i) else 0.5 + i / n, f"x{i}") for i in range(n)]
+    terms = []
+    for x in leaves:
+        h = x
+        for _ in range(max(1, nodes // (2 * n))):
+            h = (h * 0.9).relu()  # at x = 0 every relu of the chain sits on its kink
+        terms.append(h)
+    return leaves, ag.sum(terms)
+
+
+def test_kink_search_memory_per_node_does_not_grow_with_the_number_of_inputs() -> None:
+    per_node = {}
+    for n in (20, 200):
+        leaves, out = _relu_chains(n, 2000, lambda i: i % 10 == 0)
+        size = len(ag.topological_order(out))
+        tracemalloc.start()
+        try:
+            found = kinks_in_reach(out, leaves, 1e-6)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert [bool(f) for f in found] == [i % 10 == 0 for i in range(n)]
+        per_node[n] = peak / size
+    # One tangent of every input per node would take 10 times the memory at 200 inputs.
+    assert per_node[200] < 1.5 * per_node[20] and per_node[200] < 1000, per_node
+
+
+def test_kink_search_takes_no_more_passes_than_candidates_or_searched_inputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = sys.modules["autograd.gradcheck"]
+    passes = {"reverse": 0, "forward": 0}
+    for kind, name in (("reverse", "grad"), ("forward", "_tangents")):
+        original = getattr(module, name)
+
+        def counting(*args: Any, _kind: str = kind, _f: Any = original) -> Any:
+            passes[_kind] += 1
+            return _f(*args)
+
+        monkeypatch.setattr(module, name, counting)
+
+    # 300 inputs, none near a kink: the bound alone settles it, no exact pass at all.
+    leaves, out = _relu_chains(300, 1200, lambda i: False)
+    assert kinks_in_reach(out, leaves, 1e-6) == [[]] * 300 and passes == {
+        "reverse": 0,
+        "forward": 0,
+    }
+    # Two inputs at the kink of their chain's first relu (relu'(0) = 0, so the second one stays
+    # out of reach): two candidate operands, two reverse passes for all 300 inputs.
+    leaves, out = _relu_chains(300, 1200, lambda i: i in (7, 8))
+    found = kinks_in_reach(out, leaves, 1e-6)
+    assert [len(f) for f in found] == [1 if i in (7, 8) else 0 for i in range(300)]
+    assert passes == {"reverse": 2, "forward": 0}
+    # Every input at the kink, two of them searched: two forward passes, not 300 reverse ones.
+    leaves, out = _relu_chains(300, 1200, lambda i: True)
+    found = kinks_in_reach(out, leaves, 1e-6, which=[3, 250])
+    assert [len(f) for f in found] == [1 if i in (3, 250) else 0 for i in range(300)]
+    assert passes == {"reverse": 2, "forward": 2}
 
 
 def test_kink_out_of_reach_passes_silently(no_warnings: None) -> None:
