@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -31,6 +29,7 @@ import numpy as np
 import autograd as ag
 import nn
 from autograd import Value
+from benchmarks.harness import Clock
 
 
 def _optional(module: str) -> tuple[Any, str | None]:
@@ -44,27 +43,6 @@ def _optional(module: str) -> tuple[Any, str | None]:
 mg_engine, MICROGRAD_ERROR = _optional("micrograd.engine")
 mg_nn, _ = _optional("micrograd.nn")
 torch, TORCH_ERROR = _optional("torch")
-
-
-class Clock:
-    """Wall time per named phase, summed over uses; `probe(phase)` runs after each phase ends."""
-
-    def __init__(self, probe: Callable[[str], None] | None = None) -> None:
-        self.times: dict[str, float] = {}
-        self.probe = probe
-        self.inside = False  # True during a phase, so that a gc watcher counts only timed pauses
-
-    @contextmanager
-    def __call__(self, phase: str) -> Iterator[None]:
-        self.inside = True
-        start = perf_counter()
-        try:
-            yield
-        finally:
-            self.inside = False
-        self.times[phase] = self.times.get(phase, 0.0) + perf_counter() - start
-        if self.probe is not None:
-            self.probe(phase)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,7 +65,7 @@ def w1_chainrule(steps: int, clock: Clock) -> tuple[float, float]:
 
 
 def w1_micrograd(steps: int, clock: Clock) -> tuple[float, float]:
-    """The W1 chain in micrograd; deeper than ~1,000 it needs `run.in_big_stack`."""
+    """The W1 chain in micrograd; deeper than ~1,000 it needs `harness.in_big_stack`."""
     x0 = mg_engine.Value(W1_X0)
     with clock("forward"):
         x = x0
@@ -253,19 +231,16 @@ def w3_data(n_points: int, seed: int = 3) -> W3Data:
     return W3Data(X.tolist(), y.tolist(), layers)
 
 
-def w3_chainrule_raw(d: W3Data, products: bool = False) -> Callable[[Clock], StepResult]:
-    """The step written with raw Values: each neuron is `ag.dot(w, x, b)`, one node.
+RawLayer = tuple[list[list[Value]], list[Value]]  # (columns[j][i], biases[j]) as Values
+
+
+def w3_raw_loss(layers: list[RawLayer], d: W3Data, products: bool = False) -> Value:
+    """W3's mean squared error on raw Values, each neuron `ag.dot(w, x, b)`: one node.
 
     With `products`, each neuron is written out as micrograd's README does, a product node per
     weight and one `ag.sum` of them and the bias: the same numbers from n + 1 times the nodes.
     """
-    layers = [
-        ([[Value(w) for w in col] for col in _columns(W)], [Value(bj) for bj in b])
-        for W, b in d.layers
-    ]
-    params = _canonical(layers)
     last = len(layers) - 1
-    n = len(d.X)
 
     def model(x: list[Any]) -> Value:
         for k, (columns, biases) in enumerate(layers):
@@ -279,9 +254,25 @@ def w3_chainrule_raw(d: W3Data, products: bool = False) -> Callable[[Clock], Ste
             x = z if k == last else [v.relu() for v in z]
         return x[0]
 
+    return ag.sum([(model(x) - t).square() for x, t in zip(d.X, d.y)]) / len(d.X)
+
+
+def w3_raw_layers(d: W3Data) -> list[RawLayer]:
+    """The starting weights as leaves, grouped by neuron."""
+    return [
+        ([[Value(w) for w in col] for col in _columns(W)], [Value(bj) for bj in b])
+        for W, b in d.layers
+    ]
+
+
+def w3_chainrule_raw(d: W3Data, products: bool = False) -> Callable[[Clock], StepResult]:
+    """The step written with raw Values (see `w3_raw_loss`)."""
+    layers = w3_raw_layers(d)
+    params = _canonical(layers)
+
     def step(clock: Clock) -> StepResult:
         with clock("forward"):
-            loss = ag.sum([(model(x) - t).square() for x, t in zip(d.X, d.y)]) / n
+            loss = w3_raw_loss(layers, d, products)
         with clock("zero_grad"):
             for p in params:
                 p.grad = 0.0

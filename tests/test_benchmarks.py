@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
-from benchmarks import run
+import autograd as ag
+from benchmarks import harness, run
+from benchmarks import report as rp
 from benchmarks import workloads as wl
-from benchmarks.workloads import Clock, StepResult
+from benchmarks.harness import Clock
+from benchmarks.workloads import StepResult
 
 needs_micrograd = pytest.mark.skipif(wl.MICROGRAD_ERROR is not None, reason="micrograd missing")
 needs_torch = pytest.mark.skipif(wl.TORCH_ERROR is not None, reason="torch missing")
@@ -140,6 +143,20 @@ def test_w3_engines_match_the_floor_over_two_steps(w3) -> None:
         assert_same_step(step(Clock()), floor(Clock()))
 
 
+def test_w3_graph_sizes_are_the_ones_the_readme_states() -> None:
+    # Per point: 2-16-16-1 is 33 neurons and 32 relus, then a sub and a square. As ag.dot, a
+    # neuron is 1 node; as products and ag.sum, n_in + 1. Then one sum and one div for the mean.
+    d = wl.w3_data(100)
+    sizes = {}
+    for products in (False, True):
+        loss = wl.w3_raw_loss(wl.w3_raw_layers(d), d, products)
+        sizes[products] = sum(1 for v in ag.topological_order(loss) if not v.is_leaf)
+    assert sizes == {False: 67 * 100 + 2, True: (3 * 16 + 17 * 16 + 17 + 32 + 2) * 100 + 2}
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    shown = {products: f"{n // 100 * 100:,}" for products, n in sizes.items()}  # to hundreds
+    assert f"W3's graph shrinks from {shown[True]} op nodes to {shown[False]}" in readme
+
+
 # ---- W4 ----------------------------------------------------------------------------------------
 
 
@@ -177,9 +194,9 @@ def test_w4_data_leaves_numpys_global_generator_alone() -> None:
 @needs_micrograd
 def test_micrograd_needs_the_big_stack_and_gets_its_answer_there() -> None:
     steps = 3_000  # 6,000 nodes deep: past the default recursion limit
-    timing = run.measure(lambda c: wl.w1_micrograd(steps, c), run.Policy(1, warmup=False))
+    timing = harness.measure(lambda c: wl.w1_micrograd(steps, c), harness.Policy(1, warmup=False))
     assert timing.note == "fails (RecursionError)" and not timing.samples
-    x, g = run.in_big_stack(lambda: wl.w1_micrograd(steps, Clock()))
+    x, g = harness.in_big_stack(lambda: wl.w1_micrograd(steps, Clock()))
     fx, fg = wl.w1_floor(steps, Clock())
     assert_close(x, fx, "x_n")
     assert_close(g, fg, "x0.grad")
@@ -188,12 +205,12 @@ def test_micrograd_needs_the_big_stack_and_gets_its_answer_there() -> None:
 def test_in_big_stack_hands_back_errors_and_restores_the_limit() -> None:
     limit = __import__("sys").getrecursionlimit()
     with pytest.raises(ZeroDivisionError):
-        run.in_big_stack(lambda: 1 / 0)
+        harness.in_big_stack(lambda: 1 / 0)
     assert __import__("sys").getrecursionlimit() == limit
 
 
 def test_measure_collects_each_phase_and_their_total() -> None:
-    timing = run.measure(lambda c: wl.w1_chainrule(20, c), run.Policy(2, warmup=False))
+    timing = harness.measure(lambda c: wl.w1_chainrule(20, c), harness.Policy(2, warmup=False))
     assert [len(timing.samples[p]) for p in ("forward", "backward", "total")] == [2, 2, 2]
     for f, b, t in zip(*(timing.samples[p] for p in ("forward", "backward", "total"))):
         assert_close(f + b, t, "total")
@@ -203,17 +220,17 @@ def test_measure_collects_each_phase_and_their_total() -> None:
 def test_engines_take_turns_and_a_failing_one_drops_out() -> None:
     calls: list[str] = []
 
-    def engine(name: str) -> run.Contender:
+    def engine(name: str) -> harness.Contender:
         def go(clock: Clock) -> None:
             calls.append(name)
             with clock("forward"):
                 if name == "deep":
                     raise RecursionError("too deep")
 
-        return run.Contender(go)
+        return harness.Contender(go)
 
-    timings = run.measure_together(
-        {n: engine(n) for n in ("a", "deep", "b")}, run.Policy(3, warmup=False)
+    timings = harness.measure_together(
+        {n: engine(n) for n in ("a", "deep", "b")}, harness.Policy(3, warmup=False)
     )
     assert calls == ["a", "deep", "b", "a", "b", "a", "b"]
     assert timings["deep"].note == "fails (RecursionError)" and not timings["deep"].samples
@@ -224,7 +241,7 @@ def test_gc_watch_counts_only_pauses_inside_a_phase() -> None:
     import gc
 
     clock = Clock()
-    watch = run.GcWatch(clock)
+    watch = harness.GcWatch(clock)
     gc.callbacks.append(watch)
     try:
         gc.collect()  # outside any phase: not counted
@@ -237,9 +254,9 @@ def test_gc_watch_counts_only_pauses_inside_a_phase() -> None:
 
 
 def test_gc_share_is_the_median_fraction() -> None:
-    timing = run.Timing({"gc": [1.0, 1.0, 3.0], "total": [2.0, 4.0, 4.0]})
-    assert run.gc_share(timing) == 0.5
-    assert run.gc_share(run.Timing()) == 0.0
+    timing = harness.Timing({"gc": [1.0, 1.0, 3.0], "total": [2.0, 4.0, 4.0]})
+    assert harness.gc_share(timing) == 0.5
+    assert harness.gc_share(harness.Timing()) == 0.0
 
 
 def test_a_slow_warmup_counts_as_a_sample() -> None:
@@ -251,22 +268,22 @@ def test_a_slow_warmup_counts_as_a_sample() -> None:
             pass
 
     # keep_warmup = 0: every warm-up is "slow", so 7 samples take 7 runs, not 8.
-    timing = run.measure(slow, run.Policy(7, warmup=True, keep_warmup=0.0))
+    timing = harness.measure(slow, harness.Policy(7, warmup=True, keep_warmup=0.0))
     assert len(calls) == 7 and len(timing.samples["total"]) == 7
     calls.clear()
-    timing = run.measure(slow, run.Policy(7, warmup=True))
+    timing = harness.measure(slow, harness.Policy(7, warmup=True))
     assert len(calls) == 8 and len(timing.samples["total"]) == 7
 
 
 @pytest.mark.parametrize(("first", "count"), [(0.1, 7), (1.9, 7), (2.0, 3), (60.0, 3)])
 def test_policy_gives_slow_workloads_fewer_repeats(first: float, count: int) -> None:
-    assert run.Policy(7).count(first) == count
+    assert harness.Policy(7).count(first) == count
 
 
 def test_every_engine_of_a_workload_takes_as_many_samples_as_the_slowest() -> None:
     asked = iter([7, 3])  # the first engine's warm-up asks for 7 samples, the second's for 3
 
-    class Scripted(run.Policy):
+    class Scripted(harness.Policy):
         def count(self, first: float) -> int:
             return next(asked)
 
@@ -274,38 +291,39 @@ def test_every_engine_of_a_workload_takes_as_many_samples_as_the_slowest() -> No
         with clock("forward"):
             pass
 
-    timings = run.measure_together(
-        {"fast": run.Contender(step), "slow": run.Contender(step)}, Scripted(7, keep_warmup=1e9)
+    timings = harness.measure_together(
+        {"fast": harness.Contender(step), "slow": harness.Contender(step)},
+        Scripted(7, keep_warmup=1e9),
     )
     assert [len(t.samples["total"]) for t in timings.values()] == [3, 3]
 
 
 def test_bytes_per_node_sees_a_graph() -> None:
-    r = run.bytes_per_node(wl.w1_chainrule, 500)
+    r = harness.bytes_per_node(wl.w1_chainrule, 500)
     # A node holds at least a float and a reference to its operands; less than 16 B is a bug.
     assert 16 < r["forward"] <= r["backward"] < 10_000
 
 
-def _row(chainrule: float, micrograd: float, target: float | None) -> run.Row:
-    cells = {e: run.Cell() for e in run.ENGINES}
-    cells["chainrule"] = run.Cell((chainrule, chainrule, chainrule))
-    cells["micrograd"] = run.Cell((micrograd, micrograd, micrograd))
-    return run.Row("r", "s", cells, target, "≤ 1/4 of micrograd" if target else "")
+def _row(chainrule: float, micrograd: float, target: float | None) -> rp.Row:
+    cells = {e: rp.Cell() for e in rp.ENGINES}
+    cells["chainrule"] = rp.Cell((chainrule, chainrule, chainrule))
+    cells["micrograd"] = rp.Cell((micrograd, micrograd, micrograd))
+    return rp.Row("r", "s", cells, target, "≤ 1/4 of micrograd" if target else "")
 
 
 def test_ratios_and_targets() -> None:
-    assert run.ratio(_row(1.0, 4.0, 0.25), "micrograd") == 0.25
-    assert run.target_met(_row(1.0, 4.0, 0.25)) is True  # exactly on the target counts
-    assert run.target_met(_row(1.0, 3.9, 0.25)) is False
-    assert run.target_met(_row(1.0, 3.9, None)) is None
-    assert run.ratio(_row(1.0, 4.0, 0.25), "floor") is None  # floor not measured
-    assert run.fmt_ratio(0.25) == "1/4.0"
-    assert run.fmt_ratio(12.34) == "12.3×"
-    assert run.fmt_cell(run.Cell((0.0123, 0.0120, 0.0131)), "s") == "12.3 ms (12.0–13.1)"
-    assert run.fmt_cell(run.Cell((185.4,) * 3), "B") == "185 B"
-    table = run.markdown_table(
-        run.Report(rows=[_row(1.0, 4.0, 0.25), _row(1.0, 3.0, 0.25)]),
-        {e: e for e in run.ENGINES},
+    assert rp.ratio(_row(1.0, 4.0, 0.25), "micrograd") == 0.25
+    assert rp.target_met(_row(1.0, 4.0, 0.25)) is True  # exactly on the target counts
+    assert rp.target_met(_row(1.0, 3.9, 0.25)) is False
+    assert rp.target_met(_row(1.0, 3.9, None)) is None
+    assert rp.ratio(_row(1.0, 4.0, 0.25), "floor") is None  # floor not measured
+    assert rp.fmt_ratio(0.25) == "1/4.0"
+    assert rp.fmt_ratio(12.34) == "12.3×"
+    assert rp.fmt_cell(rp.Cell((0.0123, 0.0120, 0.0131)), "s") == "12.3 ms (12.0–13.1)"
+    assert rp.fmt_cell(rp.Cell((185.4,) * 3), "B") == "185 B"
+    table = rp.markdown_table(
+        rp.Report(rows=[_row(1.0, 4.0, 0.25), _row(1.0, 3.0, 0.25)]),
+        {e: e for e in rp.ENGINES},
     )
     lines = table.splitlines()
     assert lines[2].endswith("≤ 1/4 of micrograd: met |")
@@ -316,11 +334,11 @@ TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100)
 
 
 def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None:
-    reports: list[run.Report] = []
+    reports: list[rp.Report] = []
     run_all = run.run_all
     monkeypatch.setattr(run, "QUICK", TINY)
 
-    def keep(*args: Any, **kwargs: Any) -> run.Report:
+    def keep(*args: Any, **kwargs: Any) -> rp.Report:
         reports.append(run_all(*args, **kwargs))
         return reports[-1]
 
