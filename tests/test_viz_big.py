@@ -180,17 +180,21 @@ def test_collapse_by_neuron_on_a_smaller_network_draws_one_box_per_neuron() -> N
 def test_focus_draws_a_neighbourhood_of_the_big_graph(big: tuple[Value, list[Value]]) -> None:
     loss, inputs = big
     z = next(v for v in ag.topological_order(loss) if v.op == "sum")  # neuron 0's w.x + b
-    dot = to_dot(loss, focus=z, depth=1)
+    dot = to_dot(loss, focus=z, depth=1, fan=60)
     shown = re.findall(r"^\t*(v\d+) \[", dot, flags=re.M)
     # z, its 50 products and bias, and its one user, the relu.
     assert len(shown) == 1 + 51 + 1
     assert dot.count("2 more operands") == 50 and "12 more users" in dot
     assert svg_node_count(dot) > 2 * 53
+    # With the default fan of 24, z shows its first 24 operands and counts the other 27.
+    dot = to_dot(loss, focus=z, depth=1)
+    assert len(re.findall(r"^\t*(v\d+) \[", dot, flags=re.M)) == 1 + 24 + 1
+    assert "&#8230; 27 more operands" in dot
     # A shared input reaches every neuron of the first layer within one step.
-    dot = to_dot(loss, focus=inputs[0], depth=1)
+    dot = to_dot(loss, focus=inputs[0], depth=1, fan=400)
     assert len(re.findall(r"^\t*v\d+ \[", dot, flags=re.M)) == 401
     with pytest.raises(GraphTooLarge, match="with depth=2 still reaches .* use a smaller depth"):
-        to_dot(loss, focus=inputs[0], depth=2)
+        to_dot(loss, focus=inputs[0], depth=2, fan=400)
 
 
 def test_a_highlight_with_more_paths_than_python_can_print_shows_their_size() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 import autograd as ag
 from autograd import Value
-from viz import draw_graph, render, to_dot
+from viz import GraphTooLarge, draw_graph, render, to_dot
 
 if shutil.which("dot") is None:  # pragma: no cover - `make test` installs it first
     pytest.fail("Graphviz's `dot` is not on PATH: run `bash scripts/ensure-dot.sh`")
@@ -276,3 +276,59 @@ def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:
     assert any("total 77.76" in t for t in layer["legend"])
     for name in ("neuron.png", "layer.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def fan_out(users: int) -> tuple[Value, Value]:
+    """A weight w used by `users` products (as one weight is by every sample), summed up."""
+    w = Value(0.5, "w")
+    products = []
+    for k in range(users):
+        p = w * float(k)
+        p.label = f"p{k}"
+        products.append(p)
+    total = ag.sum(products)
+    total.label = "total"
+    total.backward()
+    return total, w
+
+
+def svg_size(svg: bytes) -> tuple[float, float]:
+    m = re.search(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert m
+    return float(m[1]), float(m[2])
+
+
+def test_a_tall_png_keeps_its_resolution_instead_of_shrinking_into_a_thumbnail(
+    tmp_path: Path,
+) -> None:
+    total, w = fan_out(80)
+    svg, png = render(total, tmp_path / "tall", focus=w, depth=1, fan=80)
+    width, height = svg_size(svg.read_bytes())
+    assert height / 72 > 40  # taller than the 40 inches PNGs used to be squeezed into
+    png_width, png_height = struct.unpack(">II", png.read_bytes()[16:24])
+    # 144 dpi, as asked: 2 px per point, so 11-point text is 22 px tall.
+    assert abs(png_height - 2 * height) <= 2 and abs(png_width - 2 * width) <= 2
+
+
+def test_a_png_too_big_to_read_is_refused_pointing_to_svg_and_pdf(tmp_path: Path) -> None:
+    total, w = fan_out(400)
+    with pytest.raises(
+        GraphTooLarge, match=r"render\(\): the drawing is [\d,]+ x [\d,]+ inches"
+    ) as e:
+        render(total, tmp_path / "huge", focus=w, depth=1, fan=400)
+    assert "Write SVG or PDF instead" in str(e.value) and "focus=" in str(e.value)
+    assert list(tmp_path.iterdir()) == []  # refused before writing anything
+    (svg,) = render(total, tmp_path / "huge", formats=("svg",), focus=w, depth=1, fan=400)
+    assert svg_size(svg.read_bytes())[1] / 72 * 96 > 16_384
+
+
+def test_focus_on_a_weight_used_by_many_samples_draws_a_readable_neighbourhood(
+    tmp_path: Path,
+) -> None:
+    total, w = fan_out(300)
+    svg, png = render(total, tmp_path / "focus", focus=w, depth=1)
+    nodes, _ = svg_parts(svg.read_bytes())
+    assert ["… 276 more users"] in nodes.values()
+    assert sum(1 for t in nodes.values() if t and t[0].startswith("p")) == 24
+    png_width, png_height = struct.unpack(">II", png.read_bytes()[16:24])
+    assert max(png_width, png_height) < 6000 and png_width * png_height > 2_000_000

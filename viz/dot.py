@@ -129,7 +129,9 @@ class _Writer:
             if scene.focus is not None:
                 hidden_users = sum(1 for u in g.users[i] if not shown[u])
                 if hidden_users:
-                    edges.append(self._stub(f"v{i}_out", f"v{i} -> v{i}_out", hidden_users, "user"))
+                    edges.append(
+                        self._stub(i, f"v{i}_out", f"v{i} -> v{i}_out", hidden_users, "user")
+                    )
         for frame, column in self._shared_leaves().items():
             placed.setdefault(frame, []).append(column)
         for (tail, head), (n, any_highlighted) in between_boxes.items():
@@ -189,7 +191,7 @@ class _Writer:
                 count[0] += 1
                 count[1] |= highlighted
         if hidden:
-            edges.append(self._stub(f"v{i}_in", f"v{i}_in -> {head}", hidden, "operand"))
+            edges.append(self._stub(i, f"v{i}_in", f"v{i}_in -> {head}", hidden, "operand"))
 
     def _frames(self, placed: dict[Scope | None, list[str]]) -> list[str]:
         """Top-level statements, then one nested `subgraph cluster_N` per scope, in first-use order."""
@@ -345,13 +347,13 @@ class _Writer:
             columns[frame] = f"\t{{rank=same; {' '.join(f'v{p}' for p in leaves)}}}\n"
         return columns
 
-    @staticmethod
-    def _stub(node: str, edge: str, n: int, what: str) -> str:
+    def _stub(self, i: int, node: str, edge: str, n: int, what: str) -> str:
+        """A "… n more users" text beside node i, in its frame; returns the dashed arrow to it."""
         text = f"&#8230; {n} more {what}{'s' if n > 1 else ''}"
-        return (
+        self.placed.setdefault(self.frames[i], []).append(
             f'\t{node} [shape=plaintext fontcolor="{MUTED}" label=<{text}>]\n'
-            f'\t{edge} [style=dashed color="{MUTED}"]\n'
         )
+        return f'\t{edge} [style=dashed color="{MUTED}"]\n'
 
     def _group_node(self, k: int, b: Group) -> str:
         options, number = self.options, self.options.number

@@ -55,7 +55,8 @@ def legend(
     if scene.focus is not None:
         rows.append(
             f"showing the {sum(scene.shown)} of {len(g)} nodes within {options.depth} steps of "
-            f"{html_text(node_name(g.nodes[scene.focus]))} (double border); "
+            f"{html_text(node_name(g.nodes[scene.focus]))} (double border), at most "
+            f"{options.fan} operands and {options.fan} users of each; "
             f"&#8230; marks neighbours left out"
         )
     if options.show_grad and scale.top == 0.0:

@@ -46,6 +46,7 @@ class DrawOptions:
     collapse: str | int | None = None
     focus: Value | None = None
     depth: int = 2
+    fan: int = 24
     check: bool = False
     anomaly: AnomalyError | None = None
     number: Formatter = field(init=False, repr=False, compare=False)  # fmt as a function
@@ -69,6 +70,8 @@ class DrawOptions:
             raise ValueError(f"max_nodes must be a positive int, got {self.max_nodes!r}")
         if not _count(self.depth, 0):
             raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
+        if not _count(self.fan, 1):
+            raise ValueError(f"fan must be an int >= 1, got {self.fan!r}")
         if self.collapse not in (None, *COLLAPSE_LEVELS) and not _count(self.collapse, 1):
             raise ValueError(
                 f"collapse must be 'layer', 'neuron' or a scope depth >= 1; got {self.collapse!r}"

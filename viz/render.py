@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,9 +15,17 @@ from autograd import Value
 
 from .dot import GRAPH_NAME, dot_lines
 from .options import DrawOptions
+from .scene import GraphTooLarge
 
 FORMATS = ("svg", "png", "pdf")
-PNG_MAX_INCHES = 40
+# A PNG is drawn at the dpi asked for, and never scaled down so far that its text cannot be read:
+# at 96 dpi the boxes' 11-point text is 15 px tall. Cairo needs about 4 bytes per pixel: a
+# 4,155 x 9,784 drawing (40 Mpx) took 3.2 s and 178 MB here. A drawing too big for
+# PNG_MAX_PIXELS even at READABLE_DPI is refused with the sizes, pointing to SVG and PDF,
+# which keep every label sharp at any size.
+PNG_MAX_PIXELS = 50_000_000
+PNG_MAX_SIDE = 16_384
+READABLE_DPI = 96
 # dot crashes (SIGSEGV) or draws nonsense for dpi <= 0. 600 dpi is print quality, and 40 inches
 # at 600 dpi is 24,000 px, inside cairo's 32,767-px limit, past which dot rescales on its own.
 MAX_DPI = 600
@@ -51,6 +61,14 @@ def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digrap
                           scope with an owner, i.e. the nn module; else the outermost scope)
                           or an int k (the scope k deep). Leaves join the box that uses them.
       focus=None, depth=2 draw only the nodes within `depth` steps of the Value `focus`.
+      fan=24              with focus=, follow at most this many operands and this many users
+                          of each node; "… 276 more users" counts the rest.
+      check=False         run a gradient check through the graph (autograd.graphcheck): fill
+                          each box by how far backward's grad is from a central difference,
+                          and draw the first wrong rule backward meets in red.
+      anomaly=None        the AnomalyError that detect_anomaly() raised: draw where the first
+                          inf or nan was made, and its path from the root, in orange. For a
+                          forward error draw err.inputs, the graph that led into the op.
 
     The options are checked before the graph is walked (`viz.options.DrawOptions`): a bad one
     raises a TypeError or ValueError that names draw_graph() and the option.
@@ -68,7 +86,9 @@ def render(
     """Write the drawing to `path` + ".svg", ".png" and/or ".pdf"; return the files written.
 
     `graph` is a root Value (drawn with `draw_graph(graph, **options)`) or a ready Digraph.
-    `dpi` (1 to 600) sets the resolution of the PNG only.
+    `dpi` (1 to 600) sets the resolution of the PNG only. A PNG is never scaled below
+    READABLE_DPI to fit: a drawing too big for a PNG with readable text is refused, before any
+    file is written, with its size and the advice to write SVG or PDF.
     """
     if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
         raise TypeError(f"render() needs a number as dpi, got {type(dpi).__name__}")
@@ -88,20 +108,49 @@ def render(
     base = Path(path)
     if base.suffix.lstrip(".") in FORMATS:
         base = base.with_suffix("")
+    # The SVG is laid out first: it says how big the drawing is, before any file is written.
+    svg = g.pipe(format="svg") if "svg" in formats or "png" in formats else b""
+    png_dpi = png_resolution(svg, float(dpi)) if "png" in formats else float(dpi)
     base.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for f in formats:
-        source = g.copy()
-        if f == "png":
-            # A root-graph attribute set last applies to the whole drawing. The size cap (in
-            # inches) scales a huge drawing down: cairo's time and memory grow with its pixels.
-            source.body.append(
-                f'\tgraph [dpi={float(dpi):g} size="{PNG_MAX_INCHES},{PNG_MAX_INCHES}"]\n'
-            )
         out = base.parent / f"{base.name}.{f}"
-        out.write_bytes(source.pipe(format=f))
+        if f == "svg":
+            out.write_bytes(svg)
+        else:
+            source = g.copy()
+            if f == "png":
+                # A root-graph attribute set last applies to the whole drawing.
+                source.body.append(f"\tgraph [dpi={png_dpi:g}]\n")
+            out.write_bytes(source.pipe(format=f))
         written.append(out)
     return written
+
+
+def png_resolution(svg: bytes, dpi: float) -> float:
+    """The dpi to draw a PNG at: `dpi`, or less for a huge drawing, never below READABLE_DPI.
+
+    Raises GraphTooLarge, naming the drawing's size, when even READABLE_DPI is too many pixels.
+    """
+    m = re.search(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if m is None:
+        return dpi
+    width, height = float(m[1]) / 72, float(m[2]) / 72  # inches
+    fits = min(
+        dpi,
+        math.sqrt(PNG_MAX_PIXELS / (width * height)) if width * height else dpi,
+        PNG_MAX_SIDE / max(width, height, 1e-9),
+    )
+    if fits >= min(dpi, READABLE_DPI):
+        return fits
+    at = READABLE_DPI
+    raise GraphTooLarge(
+        f"render(): the drawing is {width:,.0f} x {height:,.0f} inches; as a PNG with readable "
+        f"text ({at} dpi) it would be {width * at:,.0f} x {height * at:,.0f} px, more than "
+        f"PNG_MAX_PIXELS={PNG_MAX_PIXELS:,} or {PNG_MAX_SIDE:,} px a side. Write SVG or PDF "
+        f"instead (formats=('svg',) or ('pdf',)), which keep every label sharp at any size, or "
+        f"draw less: focus=<a Value> with a smaller depth, or collapse='layer'"
+    )
 
 
 def _digraph(root: Value | Iterable[Value], options: DrawOptions) -> graphviz.Digraph:

@@ -120,7 +120,7 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
     highlight = _member(g, options.highlight, "highlight")
     focus = _member(g, options.focus, "focus")
     if focus is not None:
-        shown = _neighbourhood(g, focus, options.depth)
+        shown = _neighbourhood(g, focus, options.depth, options.fan)
         count = sum(shown)
         if count > max_nodes:
             raise GraphTooLarge(
@@ -149,8 +149,13 @@ def _member(g: Graph, v: Value | None, what: str) -> int | None:
     return i
 
 
-def _neighbourhood(g: Graph, focus: int, depth: int) -> list[bool]:
-    """Nodes within `depth` steps of `focus`, stepping along edges either way."""
+def _neighbourhood(g: Graph, focus: int, depth: int, fan: int) -> list[bool]:
+    """Nodes within `depth` steps of `focus`, stepping along edges either way.
+
+    From each node at most `fan` operands and `fan` users are followed, the first ones in
+    operand and creation order: a weight used by 300 samples would otherwise stand in one
+    column 300 boxes tall, too tall to read. The writer counts the rest in a stub.
+    """
     shown = [False] * len(g)
     shown[focus] = True
     frontier = deque([(focus, 0)])
@@ -159,10 +164,11 @@ def _neighbourhood(g: Graph, focus: int, depth: int) -> list[bool]:
         i, k = frontier.popleft()
         if k == depth:
             continue
-        for j in (*g.parents[i], *users[i]):
-            if not shown[j]:
-                shown[j] = True
-                frontier.append((j, k + 1))
+        for side in (g.parents[i], users[i]):
+            for j in list(dict.fromkeys(side))[:fan]:
+                if not shown[j]:
+                    shown[j] = True
+                    frontier.append((j, k + 1))
     return shown
 
 
