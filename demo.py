@@ -1,7 +1,8 @@
 """`make demo`: the seed notebook's neuron and layer, computed by the engine and drawn as graphs.
 
-Writes out/neuron.svg, out/neuron.png, out/layer.svg and out/layer.png, then prints where they
-are next to the seed's hand-derived numbers.
+Writes out/neuron.svg, out/neuron.png, out/layer.svg and out/layer.png, and the step-through
+pages out/backward.html (the neuron) and out/backward-layer.html, then prints where they are
+next to the seed's hand-derived numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import autograd as ag
 from autograd import Value
-from viz import render
+from viz import render, step_through
 
 OUT = Path(__file__).resolve().parent / "out"
 SEED_INPUTS = [1.0, -2.0, 3.0]  # the seed's cell 3 neuron sees these inputs
@@ -115,6 +116,18 @@ def draw_seed_examples(out: Path = OUT) -> list[Path]:
     return files
 
 
+def save_step_through(out: Path = OUT) -> list[Path]:
+    """The seed's neuron and layer as pages that step through backward one node at a time."""
+    weights, bias = seed_parameters()
+    inputs = [Value(x, f"x{i}") for i, x in enumerate(SEED_INPUTS)]
+    loss, *_ = neuron(weights, bias, inputs)
+    loss.backward()
+    pages = [step_through(loss).save(out / "backward.html")]
+    loss, *_ = seed_layer()
+    pages.append(step_through(loss, fmt="{:.6g}").save(out / "backward-layer.html"))
+    return pages
+
+
 def main() -> None:
     weights, bias = seed_parameters()
     loss, *_ = neuron(weights, bias, SEED_INPUTS)
@@ -154,6 +167,9 @@ def main() -> None:
         "  neuron: the purple path is the seed's chain for w0: 2*6 x 1 x 1 x 1 = 12."
         "\n  layer:  the purple paths are the three ways x2 reaches the loss, one per neuron."
     )
+    print("\nBackward, one node at a time (open in a browser; arrow keys step):")
+    for page in save_step_through():
+        print(f"  {page}")
 
 
 if __name__ == "__main__":

@@ -159,6 +159,8 @@ def test_the_viz_example_renders(readme: Session) -> None:
     out = readme.cwd / "out"
     assert (out / "neuron.svg").read_text().count("grad 12") >= 1
     assert (out / "neuron.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "backward.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "w0.grad += 12 × 1 = 12" in page
 
 
 def test_gradcheck_defaults_are_the_ones_the_readme_names() -> None:

@@ -276,6 +276,9 @@ def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:
     assert any("total 77.76" in t for t in layer["legend"])
     for name in ("neuron.png", "layer.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pages = demo.save_step_through(tmp_path)
+    assert [p.name for p in pages] == ["backward.html", "backward-layer.html"]
+    assert "x2.grad += 43.2 × 1 = 43.2, now 77.76" in pages[1].read_text(encoding="utf-8")
 
 
 def fan_out(users: int) -> tuple[Value, Value]:
