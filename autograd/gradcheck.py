@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .anomaly import call_text
 from .context import enable_grad, no_grad
 from .graph import grad, topological_order
@@ -379,7 +381,7 @@ def describe(v: Value) -> str:
 
 def _inputs(inputs: Any) -> tuple[list[float], list[str]]:
     """The inputs' numbers and names (a Value's label, else x0, x1, ...)."""
-    if isinstance(inputs, (Value, numbers.Real)):
+    if isinstance(inputs, (Value, numbers.Number, np.generic)):  # one number: `real` judges it
         inputs = [inputs]
     elif isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
         raise TypeError(

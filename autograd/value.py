@@ -182,7 +182,10 @@ class Value:
                     return getattr(a, f"__{name}__")(b)
                 return getattr(b, f"__r{name}__")(a)
         inputs = tuple(_object_array(x) if isinstance(x, Value) else x for x in inputs)
-        return getattr(ufunc, method)(*inputs, **kwargs)
+        # The loop's arithmetic is the rules', which follow IEEE-754 quietly (1 / 0 = inf); only
+        # the floating-point flags they leave behind would make numpy warn after the loop.
+        with np.errstate(all="ignore"):
+            return getattr(ufunc, method)(*inputs, **kwargs)
 
     # ---- unary functions ----
 
