@@ -7,7 +7,7 @@ from .backward_check import check_backward
 from .backward_report import BackwardReport
 from .compat import AUTOGRAD, module_getattr
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
-from .custom import OpFunction, defop, unregister
+from .custom import OpFunction, clip, defop, unregister
 from .explain import Explanation, explain
 from .functional import derivative, gradient, hessian
 from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
@@ -18,7 +18,7 @@ from .graph import (
     topological_order,
     zero_grad,
 )
-from .ops import OPS, Op, register
+from .ops import OPS, Op
 from .value import Value, apply, dot, sum
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "apply",
     "backward",
     "check_backward",
+    "clip",
     "defop",
     "derivative",
     "detect_anomaly",
@@ -49,7 +50,6 @@ __all__ = [
     "hessian",
     "is_grad_enabled",
     "no_grad",
-    "register",
     "reverse_topological_order",
     "scope",
     "sum",

@@ -22,14 +22,14 @@ d root/d v · d v/d wrt, each group with its number of paths and its subtotal.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .graph import reverse_topological_order
 from .names import node_name
 from .names import number_text as _num
-from .ops import OPS, data, dot_order, dot_partner
+from .ops import OPS, data, dot_order
 from .value import Value
 
 DOT = OPS["dot"]
@@ -255,7 +255,7 @@ class Explanation:
                 for f in path.factors:
                     sym, num = _rule_strings(f, _LATEX, self._names)
                     parts = [p for p in dict.fromkeys((sym, num, _num(f.value))) if p]
-                    note = f"\\quad ({_tex_note(f, tex)})" if f.note else ""
+                    note = f"\\quad ({_note(f, _LATEX, self._names)})" if f.note else ""
                     d = _tex_d(tex[f.out], tex[f.operand])
                     if _repeated_operand(f.out, f.operand):
                         d += f"\\,\\text{{(operand {f.index + 1})}}"
@@ -449,11 +449,20 @@ def _operand_name(a: Any, names: dict[Value, str]) -> str:
 # ---- the rules as text: each op's local derivative written with its operands' names ----
 
 
+@dataclass(frozen=True)
 class _Style:
-    """How a formula is written: plain text for str(), LaTeX for Jupyter."""
+    """How a formula is written (plain text for str(), LaTeX for Jupyter): an `ops.Notation`.
 
-    def __init__(self, latex: bool) -> None:
-        self.latex = latex
+    `values` and `constants` describe the operands of the factor being written.
+    """
+
+    latex: bool
+    values: tuple[float, ...] = ()
+    constants: tuple[bool, ...] = ()
+
+    @property
+    def le(self) -> str:
+        return "\\le" if self.latex else "≤"
 
     def name(self, raw: str) -> str:
         """A node's name as it appears inside a formula."""
@@ -488,57 +497,78 @@ class _Style:
     def ln(self, a: str) -> str:
         return f"\\ln {self.atom(a)}" if self.latex else f"ln({a})"
 
+    def fn(self, name: str, a: str) -> str:
+        if not self.latex:
+            return f"|{a}|" if name == "abs" else f"{name}({a})"
+        if name == "sqrt":
+            return f"\\sqrt{{{a}}}"
+        if name == "abs":
+            return f"\\left|{a}\\right|"
+        macro = f"\\{name}" if name in _LATEX_FUNCTIONS else f"\\operatorname{{{name}}}"
+        return f"{macro}\\left({a}\\right)"
 
+    def num(self, x: float) -> str:
+        return _num(x)
+
+    def value(self, k: int) -> float:
+        return self.values[k]
+
+    def constant(self, k: int) -> bool:
+        return self.constants[k]
+
+
+# Functions LaTeX has a macro for (\cos); any other name is set as \operatorname{name}.
+_LATEX_FUNCTIONS = frozenset(
+    [
+        "sin",
+        "cos",
+        "tan",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "exp",
+        "log",
+        "ln",
+        "sgn",
+    ]
+)
 _TEXT = _Style(latex=False)
 _LATEX = _Style(latex=True)
 
-# template(style, operands, out, i): d out/d operand_i, written with the strings given for the
-# operands and the output (names for the formula, numbers for its evaluation).
-Template = Callable[[_Style, Sequence[str], str, int], str]
 
-
-def _pow_template(s: _Style, x: Sequence[str], out: str, i: int) -> str:
-    a, b = x
-    if i == 1:
-        return s.mul(s.pow(a, b), s.ln(a))
-    return s.mul(b, s.pow(a, f"{b} - 1"))
-
-
-_TEMPLATES: dict[str, Template] = {
-    "add": lambda s, x, out, i: "1",
-    "sub": lambda s, x, out, i: "-1" if i else "1",
-    "mul": lambda s, x, out, i: x[1 - i],
-    "div": lambda s, x, out, i: s.div("1", x[1]) if i == 0 else "-" + s.div(x[0], s.pow(x[1], "2")),
-    "neg": lambda s, x, out, i: "-1",
-    "pow": _pow_template,
-    "exp": lambda s, x, out, i: out,
-    "log": lambda s, x, out, i: s.div("1", x[0]),
-    "tanh": lambda s, x, out, i: f"1 - {s.pow(out, '2')}",
-    "sigmoid": lambda s, x, out, i: s.mul(out, f"1 - {out}"),
-    "square": lambda s, x, out, i: s.mul("2", x[0]),
-    "sum": lambda s, x, out, i: "1",
-    "dot": lambda s, x, out, i: "1" if (k := dot_partner(i, len(x))) is None else x[k],
-}
+def _for_operands(style: _Style, args: Sequence[Any]) -> _Style:
+    """`style`, told the numbers of `args` and which of them are constants."""
+    return _Style(style.latex, tuple(map(data, args)), tuple(type(a) is float for a in args))
 
 
 def _rule_strings(f: Factor, style: _Style, names: dict[Value, str]) -> tuple[str, str]:
-    """(formula with names, formula with numbers) for factor `f`, or ("", "") without a template."""
+    """(formula with names, formula with numbers) for factor `f`, or ("", "") without a formula."""
     v = f.out
-    template = _TEMPLATES.get(v.op)
-    if template is None:
+    formula = v._rule.formula  # type: ignore[union-attr]  # the rule the node was built with
+    if formula is None:
         return "", ""
     args = v._args
-    sym_x = [_num(a) if type(a) is float else style.name(_operand_name(a, names)) for a in args]
+    s = _for_operands(style, args)
+    sym_x = [_num(a) if type(a) is float else s.name(_operand_name(a, names)) for a in args]
     num_x = [_num(data(a)) for a in args]
-    if v.op == "pow" and f.index == 0 and type(args[1]) is float:
-        # A constant exponent is shown already lowered: 3·x² rather than 3·x^(3 - 1).
-        b, exponent = _num(args[1]), _num(args[1] - 1.0)
-        return style.mul(b, style.pow(sym_x[0], exponent)), style.mul(
-            b, style.pow(num_x[0], exponent)
-        )
-    sym = template(style, sym_x, style.name(_operand_name(v, names)), f.index)
-    num = template(style, num_x, _num(v.data), f.index)
+    sym = formula(s, sym_x, s.name(_operand_name(v, names)), f.index)
+    num = formula(s, num_x, _num(v.data), f.index)
     return sym, num
+
+
+def _note(f: Factor, style: _Style, names: dict[Value, str]) -> str:
+    """Why a piecewise rule took its branch (`z = 6 > 0`), or "" for a rule without a note."""
+    v = f.out
+    note = v._rule.note  # type: ignore[union-attr]
+    if note is None:
+        return ""
+    args = v._args
+    s = _for_operands(style, args)
+    x = [_num(a) if type(a) is float else s.name(_operand_name(a, names)) for a in args]
+    return note(s, x, s.name(_operand_name(v, names)), f.index)
 
 
 def _factor(v: Value, i: int, value: float, names: dict[Value, str]) -> Factor:
@@ -548,10 +578,7 @@ def _factor(v: Value, i: int, value: float, names: dict[Value, str]) -> Factor:
         name += f" (operand {i + 1})"  # x * x: two edges, two factors, two paths
     f = Factor(v, operand, i, float(value), name, "", "")
     sym, num = _rule_strings(f, _TEXT, names)
-    note = ""
-    if v.op == "relu":
-        z = data(operand)
-        note = f"{names[operand]} = {_num(z)} {'>' if z > 0 else '≤'} 0"
+    note = _note(f, _TEXT, names)
     if sym == num:
         sym = ""  # a rule with no operand in it (add, sum): the number says it all
     return Factor(v, operand, i, f.value, f.name, sym, num, note)
@@ -559,12 +586,6 @@ def _factor(v: Value, i: int, value: float, names: dict[Value, str]) -> Factor:
 
 def _repeated_operand(v: Value, operand: Value) -> bool:
     return sum(a is operand for a in v._args) > 1
-
-
-def _tex_note(f: Factor, tex: dict[Value, str]) -> str:
-    z = data(f.operand)
-    relation = ">" if z > 0 else "\\le"
-    return f"{tex[f.operand]} = {_num(z)} {relation} 0"
 
 
 # ---- numbers and small text helpers ----

@@ -1,4 +1,10 @@
-"""The derivative-rule table: one entry per op, holding its forward and its local derivatives.
+"""The rule table: one entry per op, holding every fact about it.
+
+An entry (`Op`) holds the op's forward `f` and its local derivatives `df`, its formula doc and
+its kinks, and what the rest of the package needs to know about it: how `explain` writes its
+derivatives (`formula`, `note`), where `autograd.testing` draws its inputs (`domain`), and its
+forward and derivatives over numpy arrays (`array`). Adding an op means adding one entry here
+(built-ins) or calling `autograd.defop` with the same facts (your own).
 
 Every rule is written with operations that work on plain floats *and* on `Value`s. Backward
 calls the rules on floats to get numbers; `grad(..., create_graph=True)` calls the very same
@@ -15,8 +21,8 @@ import math
 import numbers
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,14 +33,92 @@ NAN = math.nan
 Scalar = Any
 
 
+# ---- what an entry holds ----
+
+
+class Notation(Protocol):
+    """How `explain` writes a derivative: plain text for str(), LaTeX for Jupyter.
+
+    An entry's `formula` and `note` build their strings with these, so that one function serves
+    both renderings. `value(k)` and `constant(k)` tell them about operand k, for the few rules
+    whose form depends on it (a piecewise rule's branch, a constant exponent).
+    """
+
+    @property
+    def le(self) -> str:
+        """The sign ≤ (\\le in LaTeX)."""
+
+    def mul(self, a: str, b: str) -> str:
+        """a · b, parenthesised where needed."""
+
+    def div(self, a: str, b: str) -> str:
+        """a / b."""
+
+    def pow(self, a: str, e: str) -> str:
+        """a to the power e (a² for e = 2, a itself for e = 1)."""
+
+    def ln(self, a: str) -> str:
+        """The natural logarithm of a."""
+
+    def fn(self, name: str, a: str) -> str:
+        """A named function of a: cos(a), sqrt(a), |a| (\\cos, \\sqrt{}, |a| in LaTeX)."""
+
+    def num(self, x: float) -> str:
+        """A number as explain shows it: 12, 0.5, -0.333333."""
+
+    def value(self, k: int) -> float:
+        """The number of operand k."""
+
+    def constant(self, k: int) -> bool:
+        """True when operand k is a constant (the 2 in x * 2), not a node."""
+
+
+# formula(s, x, out, i) writes d out/d x_i, with x the operands' texts (their names, or their
+# numbers) and out the output's: "2·relu" for square, and with numbers put in, "2·6".
+Formula = Callable[[Notation, Sequence[str], str, int], str]
+
+# Testing domains: per operand, the intervals where the op is finite, differentiable and
+# well-conditioned (autograd.testing draws its inputs there). An end of None stands for the
+# bound in force; the last slot repeats for an n-ary op.
+Interval = tuple[float | None, float | None]
+Slot = tuple[Interval, ...]
+MARGIN = 0.1  # how far a domain keeps an operand from a pole or a kink
+ANY: Slot = ((None, None),)
+NONZERO: Slot = ((None, -MARGIN), (MARGIN, None))
+POSITIVE: Slot = ((MARGIN, None),)
+
+
+@dataclass(frozen=True)
+class ArrayForm:
+    """The op over numpy arrays, elementwise: `f(*arrays)` and `df(out, *arrays)`, as in `Op`.
+
+    This is what a replay over a batch runs: each operand a float64 array (all broadcastable),
+    called under `np.errstate(all="ignore")` and giving the scalar rule's numbers, IEEE edges
+    included. To a few ulp only: numpy's exp, log and tanh round differently from Python's math
+    (np.tanh differs in the last bit for about 1 input in 5), and a derivative written in terms
+    of the output inherits that (tanh' = 1 - f^2 makes it 4e-9 relative at x = 9). A derivative
+    may be a plain number (add's 1.0), to be broadcast. `None` means the scalar rule already works
+    on arrays as written: `ArrayForm()` says so for both.
+    """
+
+    f: Callable[..., Any] | None = None
+    df: Callable[..., Sequence[Any]] | None = None
+
+
 @dataclass(frozen=True)
 class Op:
-    """One rule: `f` computes the output from input floats, `df(out, *inputs)` the local derivatives.
+    """Every fact about one op: its rule, its doc and kinks, and how explain, tests and replay see it.
 
-    `df` returns one entry per input: d out / d input_i. It receives the output too, because
-    several derivatives are cheapest in terms of it (exp' = exp, tanh' = 1 - tanh^2).
-    `kinks(*inputs)` lists, per input, the points where the op is not differentiable, so that a
-    gradient check can tell a kink from a wrong derivative.
+    - `f(*inputs)` computes the output from input floats; `df(out, *inputs)` returns one entry
+      per input, d out / d input_i. It receives the output too, because several derivatives are
+      cheapest in terms of it (exp' = exp, tanh' = 1 - tanh^2).
+    - `doc` states f and its derivatives; `arity` is the number of inputs (-1: any number).
+    - `kinks(*inputs)` lists, per input, the points where the op is not differentiable, so that
+      a gradient check can tell a kink from a wrong derivative.
+    - `formula` writes d out / d input_i for `explain` (see `Formula`); without one, explain
+      shows the factor's number. `note` says why a piecewise rule took its branch ("z = 6 > 0").
+    - `domain` is one `Slot` per input: where random tests draw it (see `autograd.testing`).
+    - `array` is the op over numpy arrays (see `ArrayForm`); None: only the scalar rule exists.
     """
 
     name: str
@@ -43,6 +127,10 @@ class Op:
     doc: str
     arity: int  # -1 means any number of inputs
     kinks: Callable[..., Sequence[Sequence[float]]] | None = None
+    formula: Formula | None = None
+    note: Formula | None = None
+    domain: tuple[Slot, ...] = field(default=(ANY,))
+    array: ArrayForm | None = None
 
 
 OPS: dict[str, Op] = {}
@@ -67,8 +155,18 @@ def kink_points(op: Op, xs: Sequence[float]) -> list[list[float]]:
     return points
 
 
-def register(op: Op) -> Op:
-    """Add `op` to the table; names are unique, so a clash is an error rather than a silent swap."""
+def array_rules(op: Op) -> tuple[Callable[..., Any], Callable[..., Sequence[Any]]] | None:
+    """`op`'s forward and derivatives over numpy arrays (see `ArrayForm`), or None without them."""
+    if op.array is None:
+        return None
+    return op.array.f or op.f, op.array.df or op.df
+
+
+def _register(op: Op) -> Op:
+    """Add `op` to the table; names are unique, so a clash is an error rather than a silent swap.
+
+    Internal: the built-ins below, and `autograd.defop`, the public way to add an op.
+    """
     if op.name in OPS:
         raise ValueError(f"an op named {op.name!r} is already registered")
     OPS[op.name] = op
@@ -150,34 +248,54 @@ def pow_(a: Scalar, b: Scalar) -> Scalar:
 
 
 def data(a: Scalar) -> float:
-    """The number inside a Value, or the float itself; used where a rule is piecewise constant."""
-    return a if type(a) is float else a.data
+    """The number in a float-or-Value: a Value's data, else the number itself as a float.
+
+    The one home of that idea: rules use it where they are piecewise constant, and reports use it
+    where a number may be a Value (a gradient after create_graph, an operand).
+    """
+    if type(a) is float:
+        return a
+    if isinstance(a, (numbers.Real, np.bool_)):
+        return float(a)  # an int, a bool or a numpy scalar
+    return a.data  # type: ignore[no-any-return]  # a Value
 
 
 # ---- the table ----
 
-register(
+_register(
     Op(
         "add",
         operator.add,
         lambda out, a, b: (1.0, 1.0),
         "f(a, b) = a + b; df/da = 1, df/db = 1",
         2,
+        formula=lambda s, x, out, i: "1",
+        array=ArrayForm(),
     )
 )
-register(
+_register(
     Op(
         "sub",
         operator.sub,
         lambda out, a, b: (1.0, -1.0),
         "f(a, b) = a - b; df/da = 1, df/db = -1",
         2,
+        formula=lambda s, x, out, i: "-1" if i else "1",
+        array=ArrayForm(),
     )
 )
-register(
-    Op("mul", operator.mul, lambda out, a, b: (b, a), "f(a, b) = a * b; df/da = b, df/db = a", 2)
+_register(
+    Op(
+        "mul",
+        operator.mul,
+        lambda out, a, b: (b, a),
+        "f(a, b) = a * b; df/da = b, df/db = a",
+        2,
+        formula=lambda s, x, out, i: x[1 - i],
+        array=ArrayForm(),
+    )
 )
-register(
+_register(
     Op(
         "div",
         fdiv,
@@ -185,9 +303,24 @@ register(
         "f(a, b) = a / b; df/da = 1 / b, df/db = -a / b^2 = -f / b",
         2,
         kinks=lambda a, b: ((), (0.0,)),
+        formula=lambda s, x, out, i: (
+            s.div("1", x[1]) if i == 0 else "-" + s.div(x[0], s.pow(x[1], "2"))
+        ),
+        domain=(ANY, NONZERO),
+        array=ArrayForm(),  # fdiv and div divide arrays with numpy's `/`
     )
 )
-register(Op("neg", operator.neg, lambda out, a: (-1.0,), "f(a) = -a; df/da = -1", 1))
+_register(
+    Op(
+        "neg",
+        operator.neg,
+        lambda out, a: (-1.0,),
+        "f(a) = -a; df/da = -1",
+        1,
+        formula=lambda s, x, out, i: "-1",
+        array=ArrayForm(),
+    )
+)
 
 
 def _pow_df(out: Scalar, a: Scalar, b: Scalar) -> tuple[Scalar, Scalar]:
@@ -203,7 +336,23 @@ def _pow_df(out: Scalar, a: Scalar, b: Scalar) -> tuple[Scalar, Scalar]:
     return (0.0 if masked else b * pow_(a, b - 1.0)), db
 
 
-register(
+def _pow_df_array(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    # _pow_df's masks, on float operands.
+    da = np.where(b == 0.0, 0.0, b * np.power(a, b - 1.0))
+    db = np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a))
+    return da, db
+
+
+def _pow_formula(s: Notation, x: Sequence[str], out: str, i: int) -> str:
+    a, b = x
+    if i == 1:
+        return s.mul(s.pow(a, b), s.ln(a))
+    if s.constant(1):  # a constant exponent is shown already lowered: 3·x² rather than 3·x^(3 - 1)
+        return s.mul(b, s.pow(a, s.num(s.value(1) - 1.0)))
+    return s.mul(b, s.pow(a, f"{b} - 1"))
+
+
+_register(
     Op(
         "pow",
         fpow,
@@ -211,10 +360,24 @@ register(
         "f(a, b) = a ** b; df/da = b * a^(b - 1), df/db = a^b * log(a)",
         2,
         kinks=lambda a, b: ((0.0,), ()),
+        formula=_pow_formula,
+        domain=(((MARGIN, 10.0),), ((-3.0, 3.0),)),  # at most 10^3 = 1000 either way
+        array=ArrayForm(np.power, _pow_df_array),
     )
 )
-register(Op("exp", fexp, lambda out, a: (out,), "f(a) = e^a; df/da = e^a = f", 1))
-register(
+_register(
+    Op(
+        "exp",
+        fexp,
+        lambda out, a: (out,),
+        "f(a) = e^a; df/da = e^a = f",
+        1,
+        formula=lambda s, x, out, i: out,
+        domain=(((None, 5.0),),),  # e^5 ~ 148: no overflow, and no huge factor down the chain
+        array=ArrayForm(np.exp),
+    )
+)
+_register(
     Op(
         "log",
         flog,
@@ -222,21 +385,49 @@ register(
         "f(a) = ln a; df/da = 1 / a",
         1,
         kinks=lambda a: ((0.0,),),
+        formula=lambda s, x, out, i: s.div("1", x[0]),
+        domain=(POSITIVE,),
+        array=ArrayForm(np.log),
     )
 )
-register(
-    Op("tanh", math.tanh, lambda out, a: (1.0 - out * out,), "f(a) = tanh a; df/da = 1 - f^2", 1)
+_register(
+    Op(
+        "tanh",
+        math.tanh,
+        lambda out, a: (1.0 - out * out,),
+        "f(a) = tanh a; df/da = 1 - f^2",
+        1,
+        formula=lambda s, x, out, i: f"1 - {s.pow(out, '2')}",
+        array=ArrayForm(np.tanh),
+    )
 )
-register(
+
+
+def _sigmoid_array(a: Any) -> Any:
+    # fsigmoid's two forms, picked per entry: e^-|a| never overflows.
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+_register(
     Op(
         "sigmoid",
         fsigmoid,
         lambda out, a: (out * (1.0 - out),),
         "f(a) = 1 / (1 + e^-a); df/da = f (1 - f)",
         1,
+        formula=lambda s, x, out, i: s.mul(out, f"1 - {out}"),
+        array=ArrayForm(_sigmoid_array),
     )
 )
-register(
+
+
+def _relu_note(s: Notation, x: Sequence[str], out: str, i: int) -> str:
+    z = s.value(0)
+    return f"{x[0]} = {s.num(z)} {'>' if z > 0 else s.le} 0"
+
+
+_register(
     Op(
         "relu",
         frelu,
@@ -246,9 +437,91 @@ register(
         "f(a) = max(0, a); df/da = 1 if a > 0 else 0",
         1,
         kinks=lambda a: ((0.0,),),
+        note=_relu_note,
+        domain=(NONZERO,),
+        array=ArrayForm(
+            lambda a: np.where(a <= 0.0, 0.0, a), lambda out, a: (np.where(a > 0.0, 1.0, 0.0),)
+        ),
     )
 )
-register(Op("square", lambda a: a * a, lambda out, a: (2.0 * a,), "f(a) = a^2; df/da = 2a", 1))
+_register(
+    Op(
+        "square",
+        lambda a: a * a,
+        lambda out, a: (2.0 * a,),
+        "f(a) = a^2; df/da = 2a",
+        1,
+        formula=lambda s, x, out, i: s.mul("2", x[0]),
+        array=ArrayForm(),
+    )
+)
+
+
+def fclip(x: float, lo: float, hi: float) -> float:
+    """min(max(x, lo), hi) in that order, as np.clip does: hi wins when lo > hi; nan passes."""
+    m = lo if x < lo else x
+    return hi if m > hi else m
+
+
+def _clip_df(out: Scalar, x: Scalar, lo: Scalar, hi: Scalar) -> tuple[float, float, float]:
+    # Piecewise constant, so floats even for Value inputs (their derivative is 0 a.e.).
+    xv, lv, hv = data(x), data(lo), data(hi)
+    m = lv if xv < lv else xv
+    return (
+        1.0 if lv <= xv <= hv else 0.0,
+        1.0 if xv < lv <= hv else 0.0,
+        1.0 if m > hv else 0.0,
+    )
+
+
+def _clip_array(x: Any, lo: Any, hi: Any) -> Any:
+    m = np.where(x < lo, lo, x)
+    return np.where(m > hi, hi, m)
+
+
+def _clip_df_array(out: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
+    m = np.where(x < lo, lo, x)
+    return (
+        np.where((lo <= x) & (x <= hi), 1.0, 0.0),
+        np.where((x < lo) & (lo <= hi), 1.0, 0.0),
+        np.where(m > hi, 1.0, 0.0),
+    )
+
+
+def _clip_note(s: Notation, x: Sequence[str], out: str, i: int) -> str:
+    """Which bound is in force, the same for all three operands: `x = 2 > hi = 1`."""
+
+    def said(k: int) -> str:  # a constant bound is its number already
+        return x[k] if s.constant(k) else f"{x[k]} = {s.num(s.value(k))}"
+
+    v, lo, hi = s.value(0), s.value(1), s.value(2)
+    if lo <= v <= hi:
+        return f"{said(1)} {s.le} {said(0)} {s.le} {said(2)}"
+    if v < lo <= hi:
+        return f"{said(0)} < {said(1)} {s.le} {said(2)}"
+    if v < lo:
+        return f"{said(0)} < {said(1)}, {x[1]} > {said(2)}"
+    return f"{said(0)} > {said(2)}" if v > hi else ""  # "" for a nan x
+
+
+_register(
+    Op(
+        "clip",
+        fclip,
+        _clip_df,
+        "f(x, lo, hi) = min(max(x, lo), hi); df/dx = 1 if lo <= x <= hi else 0, "
+        "df/dlo = 1 if x < lo <= hi else 0, df/dhi = 1 if max(x, lo) > hi else 0",
+        3,
+        # max(x, lo) switches where x meets lo, and min(., hi) where max(x, lo) meets hi:
+        # so lo kinks at hi too (bounds crossing), and hi at x and at lo.
+        kinks=lambda x, lo, hi: ((lo, hi), (x, hi), (x, lo)),
+        note=_clip_note,
+        # Ordered bounds around 0, so that x moves between them; crossed bounds (clip is then
+        # just hi) and their kink are tested on their own.
+        domain=(ANY, ((-2.0, -MARGIN),), ((MARGIN, 2.0),)),
+        array=ArrayForm(_clip_array, _clip_df_array),
+    )
+)
 
 
 # `dot` takes its operands as (w_1, ..., w_n, x_1, ..., x_n) with an optional trailing bias b,
@@ -288,21 +561,28 @@ def _dot_df(out: Scalar, *xs: Scalar) -> tuple[Scalar, ...]:
     return (*ins, *ws, 1.0) if len(xs) % 2 else (*ins, *ws)
 
 
-register(
+_register(
     Op(
         "dot",
         _dot,
         _dot_df,
         "f(w_1..w_n, x_1..x_n, b) = w_1 x_1 + ... + w_n x_n + b; df/dw_k = x_k, df/dx_k = w_k, df/db = 1",
         -1,
+        formula=lambda s, x, out, i: "1" if (k := dot_partner(i, len(x))) is None else x[k],
+        array=ArrayForm(),  # products and sums, left to right, work on arrays as written
     )
 )
-register(
+_register(
     Op(
         "sum",
         lambda *xs: sum(xs, -0.0),
         lambda out, *xs: (1.0,) * len(xs),
         "f(x_1, ..., x_n) = x_1 + ... + x_n; df/dx_i = 1",
         -1,
+        formula=lambda s, x, out, i: "1",
+        array=ArrayForm(),
     )
 )
+
+# The ops defined here; `autograd.defop` adds others, which alone can be removed again.
+BUILT_IN = frozenset(OPS)

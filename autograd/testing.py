@@ -12,12 +12,12 @@ Everything here is built on the rule table, `autograd.OPS`: `graphs()` draws its
 table as it stands when the test runs, so an op registered with `autograd.defop` is exercised
 too. This module needs hypothesis; `import autograd` itself never imports it.
 
-Domains. An op is only fed numbers where it is finite, differentiable and well-conditioned:
-`DOMAINS` says, per op and per operand, which intervals are safe (log and pow's base positive, a
-denominator away from 0, relu's input away from its kink, exp's input small enough not to
-overflow). Ops without an entry get any number in [-bound, bound], and are then only used where
-their forward and local derivatives are finite and every declared kink is at least `margin` away.
-Give a custom op a domain of its own with, for example, `DOMAINS["myop"] = (((0.5, None),),)`.
+Domains. An op is only fed numbers where it is finite, differentiable and well-conditioned: each
+table entry's `domain` says, per operand, which intervals are safe (log and pow's base positive,
+a denominator away from 0, relu's input away from its kink, exp's input small enough not to
+overflow). An op whose domain is "anywhere" (the default) is then only used where its forward
+and local derivatives are finite and every declared kink is at least `margin` away. Give a
+custom op a domain of its own with `defop(..., domain=...)`.
 
 The pieces: `values()` draws numbers, `op_inputs(op)` draws one op's inputs, `expressions()`
 draws a random graph as an `Expression` (callable on Values, `.floats` on plain floats, `str()`
@@ -42,12 +42,11 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 
 from .context import enable_grad, no_grad
 from .gradcheck import gradcheck
-from .ops import OPS, Op
+from .ops import MARGIN, OPS, Op, data
 from .value import Value, apply
 
 __all__ = [
     "BOUND",
-    "DOMAINS",
     "MARGIN",
     "Expression",
     "Step",
@@ -60,23 +59,6 @@ __all__ = [
 ]
 
 BOUND = 100.0  # random graphs keep every intermediate value within [-BOUND, BOUND]
-MARGIN = 0.1  # and every operand at least MARGIN away from its op's kinks and poles
-
-# An interval end of None stands for the bound in force (-bound or +bound).
-Interval = tuple[float | None, float | None]
-Slot = tuple[Interval, ...]
-
-_ANY: Slot = ((None, None),)
-_AWAY_FROM_0: Slot = ((None, -MARGIN), (MARGIN, None))
-
-# Per op, one Slot per operand (the last one repeats for n-ary ops). Ops not listed take _ANY.
-DOMAINS: dict[str, tuple[Slot, ...]] = {
-    "div": (_ANY, _AWAY_FROM_0),
-    "log": (((MARGIN, None),),),
-    "pow": (((MARGIN, 10.0),), ((-3.0, 3.0),)),  # at most 10^3 = 1000 either way
-    "relu": (_AWAY_FROM_0,),
-    "exp": (((None, 5.0),),),  # e^5 ~ 148: no overflow, and no huge factor down the chain
-}
 
 
 # ---- numbers ----
@@ -127,9 +109,8 @@ def _floats(parts: Sequence[tuple[float, float]], what: str) -> SearchStrategy[f
 
 
 def _slot(op: Op, j: int, bound: float) -> list[tuple[float, float]]:
-    """Operand j's safe intervals for `op`, with None resolved to the bound."""
-    slots = DOMAINS.get(op.name, (_ANY,))
-    slot = slots[min(j, len(slots) - 1)]
+    """Operand j's safe intervals for `op` (its entry's domain), with None resolved to the bound."""
+    slot = op.domain[min(j, len(op.domain) - 1)]
     return [
         (-bound if lo is None else max(lo, -bound), bound if hi is None else min(hi, bound))
         for lo, hi in slot
@@ -147,7 +128,7 @@ def usable(op: Op, xs: Sequence[float], margin: float = MARGIN) -> bool:
         return False
     with no_grad():
         ds = op.df(y, *xs)
-    if not all(math.isfinite(d.data if isinstance(d, Value) else d) for d in ds):
+    if not all(math.isfinite(data(d)) for d in ds):
         return False
     if op.kinks is not None:
         for x, points in zip(xs, op.kinks(*xs)):

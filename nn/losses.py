@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 import autograd as ag
-from autograd import Op, Value
-from autograd.ops import data
+from autograd import Value
+from autograd.ops import fclip
 
 from .batch import Batch, as_batch
 from .module import Module
@@ -28,47 +28,9 @@ from .module import Module
 EPSILON = 1e-7
 
 
-def _clip(x: float, lo: float, hi: float) -> float:
-    # min(max(x, lo), hi) in that order, as np.clip does, so hi wins when lo > hi; comparisons
-    # let nan pass through.
-    m = lo if x < lo else x
-    return hi if m > hi else m
-
-
-def _clip_df(out: Any, x: Any, lo: Any, hi: Any) -> tuple[float, float, float]:
-    # Piecewise constant, so floats even for Value inputs (their derivative is 0 a.e.).
-    xv, lv, hv = data(x), data(lo), data(hi)
-    m = lv if xv < lv else xv
-    return (
-        1.0 if lv <= xv <= hv else 0.0,
-        1.0 if xv < lv <= hv else 0.0,
-        1.0 if m > hv else 0.0,
-    )
-
-
-# Registered by nn because the losses need it; the rule table is the engine's extension point.
-CLIP: Op = (
-    ag.OPS["clip"]
-    if "clip" in ag.OPS
-    else ag.register(
-        Op(
-            "clip",
-            _clip,
-            _clip_df,
-            "f(x, lo, hi) = min(max(x, lo), hi); df/dx = 1 if lo <= x <= hi else 0, "
-            "df/dlo = 1 if x < lo <= hi else 0, df/dhi = 1 if max(x, lo) > hi else 0",
-            3,
-            # max(x, lo) switches where x meets lo, and min(., hi) where max(x, lo) meets hi:
-            # so lo kinks at hi too (bounds crossing), and hi at x and at lo.
-            kinks=lambda x, lo, hi: ((lo, hi), (x, hi), (x, lo)),
-        )
-    )
-)
-
-
 def clip(x: Any, lo: float = EPSILON, hi: float = 1.0 - EPSILON) -> Value:
-    """min(max(x, lo), hi) as one `clip` node; the gradient is 0 where the bound is in force."""
-    return ag.apply(CLIP, x, lo, hi)
+    """min(max(x, lo), hi) as one `clip` node (`ag.clip`), by default the book's bounds."""
+    return ag.clip(x, lo, hi)
 
 
 def _shifted(v: Value, value: float) -> Value:
@@ -85,7 +47,7 @@ def _log_clipped(p: Value) -> Value:
     log clip(p): no chain rule through the softmax carries a gradient past an exact 0 (the
     book's separate backward gives nan there); SoftmaxCrossEntropy, on logits, has no such limit.
     """
-    c = _clip(p.data, EPSILON, 1.0 - EPSILON)
+    c = fclip(p.data, EPSILON, 1.0 - EPSILON)
     if c == p.data or c != c:  # inside the range, or nan (which passes through)
         return p.log()
     if 0.0 < p.data < math.inf:
@@ -96,7 +58,7 @@ def _log_clipped(p: Value) -> Value:
 def _straight_through_clip(p: Value) -> Value:
     """clip(p) in value, with derivative 1: the book's binary cross-entropy backward uses the
     clipped p in y/p - (1 - y)/(1 - p), as if the clip were not there."""
-    c = _clip(p.data, EPSILON, 1.0 - EPSILON)
+    c = fclip(p.data, EPSILON, 1.0 - EPSILON)
     if c == p.data or c != c:  # inside the range, or nan (which passes through)
         return p
     return _shifted(p, c) if math.isfinite(p.data) else Value(c)
@@ -226,7 +188,7 @@ class SoftmaxCrossEntropy(Module):
             for c, t in pairs:
                 nll = log_total - shifted[c]  # -log p_c = log sum e^(z - m) - (z_c - m)
                 p = exps[c].data / total.data
-                clipped = _clip(p, EPSILON, 1.0 - EPSILON)
+                clipped = fclip(p, EPSILON, 1.0 - EPSILON)
                 if clipped != p and math.isfinite(nll.data):
                     nll = _shifted(nll, -math.log(clipped))
                 terms.append(nll if t == 1.0 else t * nll)

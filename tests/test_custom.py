@@ -13,6 +13,7 @@ from strategies import custom_op
 import autograd as ag
 from autograd import Value
 from autograd.gradcheck import gradcheck_report
+from autograd.ops import ArrayForm, array_rules
 
 _serial = count()
 
@@ -139,3 +140,121 @@ def test_apply_names_what_it_needs() -> None:
         ag.apply("exp", "1")
     with pytest.raises(OverflowError, match=r"mul\(\) operand 1 got an int too large for a float"):
         ag.apply("mul", Value(1.0), 10**400)
+
+
+# ---- the facts beyond f and df: explain's formula and note, the testing domain, the array form ----
+
+
+def test_a_custom_ops_formula_and_note_are_what_explain_shows() -> None:
+    with custom_op(
+        "halfroot",
+        math.sqrt,
+        lambda out, a: (0.5 / out,),
+        formula=lambda s, x, out, i: s.div("1", s.mul("2", s.fn("sqrt", x[0]))),
+        note=lambda s, x, out, i: f"{x[0]} = {s.num(s.value(0))} > 0",
+    ) as halfroot:
+        x = Value(4.0, "x")
+        y = halfroot(x)
+        y.label = "r"
+        (f,) = ag.explain(y, x).paths[0].factors  # type: ignore[index]
+        assert str(f) == "d r/d x = 1/(2·sqrt(x)) = 1/(2·sqrt(4)) = 0.25  (x = 4 > 0)"
+        md = ag.explain(y, x)._repr_markdown_()
+        assert "&= \\frac{1}{2 \\cdot \\sqrt{\\text{x}}} = \\frac{1}{2 \\cdot \\sqrt{4}}" in md
+        assert "\\quad (\\text{x} = 4 > 0)" in md
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "latex"),
+    [
+        ("cos", "cos(x)", "\\cos\\left(\\text{x}\\right)"),
+        ("abs", "|x|", "\\left|\\text{x}\\right|"),
+        ("sign", "sign(x)", "\\operatorname{sign}\\left(\\text{x}\\right)"),
+    ],
+)
+def test_a_formula_names_functions_in_text_and_latex(name: str, text: str, latex: str) -> None:
+    with custom_op(
+        "fn_" + name,
+        lambda a: 2.0 * a,
+        lambda out, a: (2.0,),
+        formula=lambda s, x, out, i: s.fn(name, x[0]),
+    ) as op:
+        x = Value(1.0, "x")
+        (f,) = ag.explain(op(x), x).paths[0].factors  # type: ignore[index]
+        assert f.formula == text
+        assert latex in ag.explain(op(x), x)._repr_markdown_()
+
+
+def test_a_custom_ops_domain_is_where_testing_draws_its_inputs() -> None:
+    from hypothesis import given, settings
+    from strategies import op_inputs
+
+    with custom_op(
+        "inverse", lambda a: 1.0 / a, lambda out, a: (-out * out,), domain=(((1.0, 2.0),),)
+    ) as inverse:
+        assert inverse.op.domain == (((1.0, 2.0),),)
+        seen: list[float] = []
+
+        @settings(max_examples=40)
+        @given(op_inputs(inverse.op))
+        def check(xs: tuple[float, ...]) -> None:
+            seen.append(xs[0])
+
+        check()
+        assert len(seen) == 40 and all(1.0 <= x <= 2.0 for x in seen)
+
+
+@pytest.mark.parametrize(
+    ("domain", "error", "match"),
+    [
+        ([], TypeError, "per input, a sequence of \\(lo, hi\\) intervals, got \\[\\]"),
+        ((((0.0, 1.0),), ((0.0, 1.0),)), ValueError, "it has 2 entries for 1 input"),
+        (((0.0, 1.0),), TypeError, "for input 0 it gave 0.0"),
+        ((((2.0, 1.0),),), ValueError, "domain of input 0 has an empty interval \\(2.0, 1.0\\)"),
+        ((((None, "1"),),), TypeError, "domain needs a real number, got str"),
+    ],
+)
+def test_defop_checks_the_domain(domain: object, error: type[Exception], match: str) -> None:
+    name = _name("dom")
+    with pytest.raises(error, match=rf"defop '{name}'.*{match}"):
+        ag.defop(name, lambda a: a, lambda out, a: (1.0,), domain=domain)  # type: ignore[arg-type]
+    assert name not in ag.OPS
+
+
+def test_an_array_form_is_checked_against_the_scalar_rule_at_defop() -> None:
+    with custom_op(
+        "wave",
+        math.sin,
+        lambda out, a: (math.cos(a),),
+        array=ArrayForm(np.sin, lambda o, a: (np.cos(a),)),
+    ) as wave:
+        rules = array_rules(wave.op)
+        assert rules is not None
+        xs = np.array([0.0, 0.5, 2.0])
+        assert np.array_equal(rules[0](xs), np.sin(xs))
+    # ArrayForm() says f and df work on arrays as written: these do.
+    with custom_op(
+        "cube", lambda a: a * a * a, lambda out, a: (3.0 * a * a,), array=ArrayForm()
+    ) as cube:
+        rules = array_rules(cube.op)
+        assert rules is not None
+        assert np.array_equal(rules[1](None, np.array([1.0, 2.0]))[0], [3.0, 12.0])
+    bad = [
+        (
+            ArrayForm(np.cos, lambda o, a: (np.cos(a),)),
+            ValueError,
+            r"the array form's f at \(-4.0,\) is .*, but the op's own rule gives",
+        ),
+        (ArrayForm(np.sin, lambda o, a: (np.sin(a),)), ValueError, r"the array form's df\[0\] at"),
+        (
+            ArrayForm(np.sin, lambda o, a: (np.cos(a), 1.0)),
+            ValueError,
+            "the array form.s df gave 2 derivative",
+        ),
+        (ArrayForm(), TypeError, "the array form failed on .*only .*arrays can be converted"),
+        ("np.sin", TypeError, "array must be an autograd.ops.ArrayForm, got str"),
+    ]
+    for array, error, match in bad:
+        name = _name("badwave")
+        with pytest.raises(error, match=rf"defop '{name}': {match}"):
+            ag.defop(name, math.sin, lambda out, a: (math.cos(a),), array=array)  # type: ignore[arg-type]
+        assert name not in ag.OPS

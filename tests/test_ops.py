@@ -1,0 +1,211 @@
+"""The rule table (`autograd/ops.py`): every entry against an oracle written here, independently.
+
+Each built-in op has an oracle below: its forward with numpy and its local derivatives derived by
+hand. The tests iterate the table, so a new entry in ops.py fails here until its oracle is added.
+Checked per op, on inputs drawn from the op's own testing domain:
+- forward and local derivatives against the oracle, and against central differences;
+- second derivatives (the rules run on Values) against central differences of the oracle's
+  derivatives;
+- the array form (what replay runs over a batch) against the scalar rule, on drawn inputs and on
+  a grid of IEEE special values.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from strategies import BUILT_IN_OPS, op_inputs
+
+import autograd as ag
+from autograd import Value
+from autograd.ops import BUILT_IN, OPS, array_rules
+
+# Per op: its forward in numpy, and d f / d x_i by hand. Independent of autograd/ops.py on purpose.
+Oracle = tuple[Callable[..., float], Callable[..., tuple[float, ...]]]
+
+
+def _sigmoid(a: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-a)))
+
+
+def _dot(*xs: float) -> float:
+    """w . x + b with numpy, for operands (w_1..w_n, x_1..x_n) and an optional trailing b."""
+    n = len(xs) // 2
+    bias = xs[-1] if len(xs) % 2 else 0.0
+    return float(np.multiply(xs[:n], xs[n : 2 * n]).sum()) + bias
+
+
+def _dot_derivative(*xs: float) -> tuple[float, ...]:
+    n = len(xs) // 2
+    return (*xs[n : 2 * n], *xs[:n]) + ((1.0,) if len(xs) % 2 else ())
+
+
+def _clip_derivative(x: float, lo: float, hi: float) -> tuple[float, float, float]:
+    # With lo < hi (the domain draws them so): x passes between the bounds, else a bound does.
+    return (float(lo < x < hi), float(x < lo), float(x > hi))
+
+
+ORACLES: dict[str, Oracle] = {
+    "add": (lambda a, b: np.add(a, b), lambda a, b: (1.0, 1.0)),
+    "sub": (lambda a, b: np.subtract(a, b), lambda a, b: (1.0, -1.0)),
+    "mul": (lambda a, b: np.multiply(a, b), lambda a, b: (b, a)),
+    "div": (lambda a, b: np.divide(a, b), lambda a, b: (1.0 / b, -a / b**2)),
+    "neg": (lambda a: np.negative(a), lambda a: (-1.0,)),
+    "pow": (
+        lambda a, b: np.power(a, b),
+        lambda a, b: (b * np.power(a, b - 1.0), np.power(a, b) * np.log(a)),
+    ),
+    "exp": (lambda a: np.exp(a), lambda a: (np.exp(a),)),
+    "log": (lambda a: np.log(a), lambda a: (1.0 / a,)),
+    "tanh": (lambda a: np.tanh(a), lambda a: (1.0 / np.cosh(a) ** 2,)),
+    "sigmoid": (_sigmoid, lambda a: (_sigmoid(a) * (1.0 - _sigmoid(a)),)),
+    "relu": (lambda a: np.maximum(a, 0.0), lambda a: (1.0 if a > 0 else 0.0,)),
+    "square": (lambda a: np.square(a), lambda a: (2.0 * a,)),
+    "clip": (lambda x, lo, hi: np.clip(x, lo, hi), _clip_derivative),
+    "sum": (lambda *xs: np.sum(xs), lambda *xs: (1.0,) * len(xs)),
+    "dot": (_dot, _dot_derivative),
+}
+
+
+def test_every_built_in_op_has_an_oracle_and_nn_adds_none() -> None:
+    # A fresh interpreter sees exactly the built-in table, whatever other tests registered here.
+    code = "import autograd, nn; print(' '.join(sorted(autograd.OPS)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == sorted(ORACLES) == sorted(BUILT_IN) == list(BUILT_IN_OPS)
+
+
+def _central(f: Callable[..., float], xs: Sequence[float], i: int, eps: float = 1e-6) -> float:
+    up, down = list(xs), list(xs)
+    up[i] += eps
+    down[i] -= eps
+    return (f(*up) - f(*down)) / ((xs[i] + eps) - (xs[i] - eps))
+
+
+@pytest.mark.parametrize("name", BUILT_IN_OPS)
+def test_op_matches_its_oracle_and_central_differences(name: str) -> None:
+    op = OPS[name]
+    forward, derivative = ORACLES[name]
+    count = []
+
+    @settings(max_examples=80)
+    @given(op_inputs(name))
+    def check(xs: tuple[float, ...]) -> None:
+        count.append(xs)
+        out = op.f(*xs)
+        assert out == pytest.approx(float(forward(*xs)), rel=1e-12, abs=1e-300)
+        local = op.df(out, *xs)
+        expected = derivative(*xs)
+        assert len(local) == len(xs)
+        for i, (d, e) in enumerate(zip(local, expected)):
+            assert d == pytest.approx(float(e), rel=1e-9, abs=1e-12)
+            assert d == pytest.approx(_central(op.f, xs, i), rel=1e-5, abs=1e-6)
+        # The same numbers through the engine: one node, backward into its leaves.
+        leaves = [Value(x) for x in xs]
+        node = ag.apply(op, *leaves)
+        assert node.op == name and node.data == out
+        node.backward()
+        # A leaf used twice (sum of the same value) would sum its entries; these are all distinct.
+        assert [v.grad for v in leaves] == pytest.approx([float(d) for d in local], rel=1e-12)
+
+    check()
+    assert len(count) == 80
+
+
+@pytest.mark.parametrize("name", BUILT_IN_OPS)
+def test_op_second_derivatives_match_differences_of_its_oracle(name: str) -> None:
+    # ag.hessian runs the rule on Values (create_graph); the oracle's derivatives are numpy.
+    op = OPS[name]
+    _, derivative = ORACLES[name]
+    count = []
+
+    @settings(max_examples=30)
+    @given(op_inputs(name))
+    def check(xs: tuple[float, ...]) -> None:
+        count.append(xs)
+        h = ag.hessian(lambda *v: ag.apply(op, *v), list(xs))
+        for i, j in itertools.product(range(len(xs)), repeat=2):
+            expected = _central(lambda *p, i=i: float(derivative(*p)[i]), xs, j)
+            assert h[i, j] == pytest.approx(expected, rel=1e-5, abs=1e-6), (i, j)
+
+    check()
+    assert len(count) == 30
+
+
+# ---- the array form: what replay runs over a batch ----
+
+SPECIAL = [-math.inf, -1e300, -2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 3.0, 1e300, math.inf, math.nan]
+
+
+def _same(got: float, want: float) -> bool:
+    """Equal with the same sign of zero, both nan, or within 4 ulp.
+
+    4 ulp, not 0: numpy's exp, log and tanh are its own (SIMD) code and may round differently
+    from Python's math on some CPUs.
+    """
+    if math.isnan(want) or math.isnan(got):
+        return math.isnan(want) and math.isnan(got)
+    if got == want:
+        return math.copysign(1.0, got) == math.copysign(1.0, want) or got != 0.0
+    return math.isfinite(want) and abs(got - want) <= 4 * math.ulp(want)
+
+
+def _check_array_form(name: str, rows: list[tuple[float, ...]]) -> None:
+    op = OPS[name]
+    rules = array_rules(op)
+    assert rules is not None, f"{name} has no array form"
+    array_f, array_df = rules
+    columns = [np.array(c, dtype=np.float64) for c in zip(*rows)]
+    with np.errstate(all="ignore"):
+        out = np.broadcast_to(array_f(*columns), (len(rows),))
+        local = [np.broadcast_to(d, (len(rows),)) for d in array_df(out, *columns)]
+    assert out.dtype == np.float64 and len(local) == len(columns)
+    for k, xs in enumerate(rows):
+        y = float(out[k])
+        assert _same(y, op.f(*xs)), (name, xs, y, op.f(*xs))
+        # Given the same output: tanh' = 1 - f^2 turns f's one ulp at x = 9 into 4e-9 relative.
+        for i, d in enumerate(op.df(y, *xs)):
+            assert _same(float(local[i][k]), d), (name, xs, i, float(local[i][k]), d)
+
+
+@pytest.mark.parametrize("name", BUILT_IN_OPS)
+def test_array_form_gives_the_scalar_rules_numbers_at_ieee_special_values(name: str) -> None:
+    arity = OPS[name].arity
+    for n in [arity] if arity >= 0 else [1, 2, 3]:
+        _check_array_form(name, list(itertools.product(SPECIAL, repeat=n)))
+
+
+@pytest.mark.parametrize("name", BUILT_IN_OPS)
+def test_array_form_gives_the_scalar_rules_numbers_inside_the_domain(name: str) -> None:
+    @settings(max_examples=20)
+    @given(op_inputs(name))
+    def check(xs: tuple[float, ...]) -> None:
+        _check_array_form(name, [xs, tuple(-x for x in xs), tuple(2.0 * x for x in xs)])
+
+    check()
+
+
+# ---- clip: a built-in op ----
+
+
+def test_clip_is_a_built_in_op_with_its_function() -> None:
+    x = Value(0.5, "x")
+    y = ag.clip(x, 0.0, 1.0)
+    assert (y.op, y.data, y.rule) == ("clip", 0.5, OPS["clip"])
+    assert ag.grad(y, x) == 1.0
+    assert ag.grad(ag.clip(x, 0.6, 1.0), x) == 0.0
+    assert ag.clip(Value(2.0), 0.0, 1.0).data == 1.0
+    # Crossed bounds: np.clip's order, max then min, so hi wins and carries the gradient.
+    lo, hi = Value(1.0), Value(0.0)
+    z = ag.clip(x, lo, hi)
+    assert z.data == float(np.clip(0.5, 1.0, 0.0)) == 0.0
+    assert ag.grad(z, [x, lo, hi]) == [0.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="'clip' is a built-in op"):
+        ag.unregister("clip")
+    assert "register" not in ag.__all__ and not hasattr(ag, "register")
