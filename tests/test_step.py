@@ -118,8 +118,9 @@ def test_a_folded_box_steps_as_one_unit() -> None:
         "Backward (5 of 5): layer / neuron 3",
     ]
     box = page.steps[3]
-    assert box.caption.startswith(
-        "Backward runs through 6 of the 11 nodes folded into layer / neuron 1"
+    assert box.caption == (
+        "Backward runs through the 6 computed nodes folded into layer / neuron 1 as one unit, "
+        "each in the engine's order. What leaves the box:"
     )
     # What leaves neuron 1: d z1/d x_n = w1n times 43.2, into the box of the shared inputs.
     assert [line["text"] for line in box.lines] == ["into 4 leaves: 43.2 over 4 arrows"]
@@ -179,3 +180,24 @@ def test_the_forward_phase_comes_first_in_the_engines_order() -> None:
     captions = {s.title: s.caption for s in forward}
     assert captions["Forward: z"] == "Forward: z = w0*x0 + w1*x1 + w2*x2 + b = -3 + 2 + 6 + 1 = 6."
     assert captions["Forward: w0*x0"] == "Forward: w0*x0 = w0 × x0 = -3 × 1 = -3."
+
+
+def test_each_layer_box_steps_once_after_the_layers_that_use_it() -> None:
+    from nn import MSE, Dense, ReLU, Sequential
+
+    model = Sequential(
+        [Dense(2, 4, rng=0, name="dense1"), ReLU(name="relu1"), Dense(4, 2, rng=1, name="dense2")],
+        name="model",
+    )
+    # Three samples: backward's own order runs through the layers sample by sample.
+    loss = MSE(name="mse")(model([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8]]), [[1.0, 0.0]] * 3)
+    loss.backward()
+    boxes = [s.title.split(": ", 1)[1] for s in step_through(loss, collapse="layer").steps[1:-1]]
+    assert boxes[-3:] == [
+        "model / dense2 (Dense)",
+        "model / relu1 (ReLU)",
+        "model / dense1 (Dense)",
+    ]
+    assert len(boxes) == len(set(boxes))  # each box once
+    runs = [s for s in step_through(loss, collapse="layer").steps if "dense1" in s.title]
+    assert len(runs) == 1

@@ -305,3 +305,57 @@ def test_the_forward_phase_computes_each_box_in_the_engines_order(
         assert browser.execute_script(data)[v.label] == f"data {v.data:.4g}"
     assert browser.execute_script(data)["loss"] == "data 36"
     assert press(browser, "\ue014")["title"] == "Backward (1 of 6): loss"
+
+
+def test_the_inline_view_is_the_same_page_in_an_iframe(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    demo = demo_module()
+    weights, bias = demo.seed_parameters()
+    inputs = [Value(x, f"x{i}") for i, x in enumerate(demo.SEED_INPUTS)]
+    loss, *_ = demo.neuron(weights, bias, inputs)
+    loss.backward()
+    # What Jupyter puts in an output cell, inside a notebook-like page of its own.
+    host = tmp_path / "notebook.html"
+    host.write_text(
+        "<!DOCTYPE html><html><body><p>a notebook cell</p>"
+        + step_through(loss)._repr_html_()
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    browser.get(host.as_uri())
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        assert read(browser)["step"] == 0
+        browser.find_element(By.ID, "last").click()
+        page = read(browser)
+        assert page["title"] == "Backward is done" and page["boxes"]["w1"]["grad"] == "grad -24"
+        screenshot(browser, "neuron-inline-last")
+    finally:
+        browser.switch_to.default_content()
+
+
+def test_a_wrong_rule_is_marked_on_the_page(browser: Any, tmp_path: Path) -> None:
+    import math
+
+    bad = ag.defop("page_bad_tanh", math.tanh, lambda out, a: (1 + out * out,))
+    try:
+        x, w = Value(0.5, "x"), Value(0.8, "w")
+        z = x * w
+        z.label = "z"
+        h = bad(z)
+        h.label = "h"
+        loss = (h - 1.0).square()
+        loss.label = "loss"
+        loss.backward()
+        page = step_through(loss, check=True)
+        k = next(i for i, s in enumerate(page.steps) if s.title.endswith(": h"))
+        shown = load(browser, page.save(tmp_path / "check.html"), k)
+        caption = browser.execute_script(
+            "return document.getElementById('step-caption').textContent"
+        )
+        assert "⚠ The check finds page_bad_tanh's rule wrong here" in caption
+        assert "current" in shown["boxes"]["h"]["state"]
+        screenshot(browser, "check-wrong-rule")
+    finally:
+        ag.unregister("page_bad_tanh")

@@ -10,6 +10,7 @@ first inf or nan was made, and the path to it from the root, in orange.
 from __future__ import annotations
 
 import math
+import textwrap
 
 from autograd import AnomalyError
 from autograd.anomaly import call_text
@@ -103,7 +104,7 @@ def check_marks(scene: Scene, check: GraphCheck) -> Marks:
         legend.append("every op's rule agrees with a central difference of the op itself")
     return Marks(
         fill=fill, rows=rows, border=border, op_border=op_border, op_fill=op_fill, edge=edge,
-        edge_note=note, legend=legend,
+        edge_note=note, legend=wrapped(legend),
     )  # fmt: skip
 
 
@@ -137,7 +138,7 @@ def anomaly_marks(scene: Scene, err: AnomalyError) -> Marks:
             op_fill={i: ANOMALY_FILL},
             edge=edge,
             edge_note=note,
-            legend=legend,
+            legend=wrapped(legend),
         )
     inputs = [g.index[v] for v in err.inputs if v in g.index]
     if not inputs:
@@ -157,7 +158,12 @@ def anomaly_marks(scene: Scene, err: AnomalyError) -> Marks:
     for i in dict.fromkeys(inputs):
         unit = f"v{i}" if scene.group_of[i] < 0 else f"g{scene.group_of[i]}"
         extra.append(f'\t{unit} -> anomaly_op [color="{ANOMALY}" penwidth=2.5]\n')
-    return Marks(border=dict.fromkeys(inputs, ANOMALY), legend=legend, extra=extra)
+    return Marks(border=dict.fromkeys(inputs, ANOMALY), legend=wrapped(legend), extra=extra)
+
+
+def wrapped(rows: list[str], width: int = 100) -> list[str]:
+    """Legend rows cut into lines of at most `width` characters, so they do not widen the drawing."""
+    return [line for row in rows for line in textwrap.wrap(row, width)]
 
 
 def merge(a: Marks, b: Marks) -> Marks:

@@ -19,6 +19,7 @@ iframe of its own.
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 import math
@@ -407,30 +408,24 @@ class _Book:
         return f"{self.names[i]} = {by_name} = {by_number} = {self.num(v.data)}"
 
     def _backward(self) -> None:
-        """One step per drawn unit as backward reaches it; consecutive nodes of one box merge."""
+        """One step per drawn unit as backward reaches it (see `_batches`)."""
         g = self.g
-        batches: list[tuple[str | None, list[int]]] = []  # (unit, the nodes it processes)
-        for v in self.order:
-            i = g.index[v]
-            if not g.parents[i]:
-                continue  # a leaf passes nothing on
-            unit = self.unit(i)
-            if batches and batches[-1][0] == unit and (unit is None or unit.startswith("g")):
-                batches[-1][1].append(i)
-            else:
-                batches.append((unit, [i]))
+        batches = self._batches()
+        last_batch = {unit: k for k, (unit, _) in enumerate(batches)}
         running = [0.0] * len(g)
         running[g.index[self.root]] = 1.0
+        processed: set[int] = set()
         last_received: dict[str, int] = {}
         first = len(self.steps)
         for k, (unit, nodes) in enumerate(batches):
             s = first + k
+            processed.update(nodes)
             made = [c for i in nodes for c in self.made[i]]
-            for c in made:
-                running[c.operand] = c.total
-            self.steps.append(self._step(k + 1, len(batches), unit, nodes, made))
+            for p in dict.fromkeys(c.operand for c in made):
+                running[p] = self._received_so_far(p, processed)
+            self.steps.append(self._step(k + 1, len(batches), unit, nodes, made, running))
             if unit is not None:
-                again = any(b[0] == unit for b in batches[k + 1 :])
+                again = last_batch[unit] > k
                 for e in self._elements(unit):
                     texts = self._grad_texts(unit, running) if e == unit else {}
                     self._event(e, s, CURRENT, **texts)
@@ -446,6 +441,63 @@ class _Book:
                     texts = self._grad_texts(target, running) if e == target else {}
                     self._event(e, s, PARTIAL, **texts)
         self._leaves_done(last_received, first + len(batches))
+
+    def _received_so_far(self, p: int, processed: set[int]) -> float:
+        """p's gradient from the users processed so far, added in backward's order: once all
+        are processed, the engine's gradient to the last bit."""
+        total = 0.0
+        for c in self.received.get(p, ()):
+            if c.node in processed:
+                total += c.amount
+        return total
+
+    def _batches(self) -> list[tuple[str | None, list[int]]]:
+        """The steps: (the unit processed, its nodes in backward's order).
+
+        Unfolded, each drawn node is a step, in backward's order, and the nodes outside a
+        focus= neighbourhood that backward runs through in a row make one step. Folded, each
+        box is one step, taken once every box that uses it is done; backward's order decides
+        between boxes that are ready together. Should boxes depend on each other both ways,
+        they step in backward's order, a box once per run of its nodes.
+        """
+        g = self.g
+        runs: list[tuple[str | None, list[int]]] = []
+        for v in self.order:
+            i = g.index[v]
+            if not g.parents[i]:
+                continue  # a leaf passes nothing on
+            unit = self.unit(i)
+            if runs and runs[-1][0] == unit and (unit is None or unit.startswith("g")):
+                runs[-1][1].append(i)
+            else:
+                runs.append((unit, [i]))
+        if self.scene.collapse is None:
+            return runs
+        members: dict[str | None, list[int]] = {}
+        for unit, nodes in runs:
+            members.setdefault(unit, []).extend(nodes)
+        # unit -> the units whose nodes it passes gradients to, and how many wait on each.
+        feeds: dict[str | None, set[str | None]] = {u: set() for u in members}
+        waiting = dict.fromkeys(members, 0)
+        for unit, nodes in members.items():
+            for i in nodes:
+                for p in g.parents[i]:
+                    target = self.unit(p)
+                    if target != unit and target in members and target not in feeds[unit]:
+                        feeds[unit].add(target)
+                        waiting[target] += 1
+        rank = {unit: k for k, unit in enumerate(members)}  # backward's order of first nodes
+        ready = [(rank[u], u) for u, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        ordered: list[tuple[str | None, list[int]]] = []
+        while ready:
+            _, unit = heapq.heappop(ready)
+            ordered.append((unit, members[unit]))
+            for target in feeds[unit]:
+                waiting[target] -= 1
+                if waiting[target] == 0:
+                    heapq.heappush(ready, (rank[target], target))
+        return ordered if len(ordered) == len(members) else runs
 
     def _leaves_done(self, last: dict[str, int], end: int) -> None:
         """A leaf (or a box of leaves) is done after the last gradient that reaches it."""
@@ -465,7 +517,13 @@ class _Book:
         return texts
 
     def _step(
-        self, k: int, total: int, unit: str | None, nodes: list[int], made: list[Contribution]
+        self,
+        k: int,
+        total: int,
+        unit: str | None,
+        nodes: list[int],
+        made: list[Contribution],
+        running: Sequence[float],
     ) -> Step:
         title = f"Backward ({k} of {total}): "
         targets = [u for u in dict.fromkeys(self.unit(c.operand) for c in made) if u and u != unit]
@@ -476,29 +534,30 @@ class _Book:
                 f"{len(nodes)} node{'s' if len(nodes) != 1 else ''} outside the drawn "
                 f"neighbourhood pass their gradients on.",
                 None,
-                self._lines(made, outside=True),
+                self._lines(made, running, outside=True),
                 targets,
             )
         if unit.startswith("g"):
             b = self.scene.groups[int(unit[1:])]
             name = self.unit_name(unit)
-            return Step(
-                "backward",
-                title + name,
-                f"Backward runs through {len(nodes)} of the {b.members} nodes folded into "
-                f"{name} as one unit, each node in the engine's order, and passes on what "
-                f"leaves the box:",
-                unit,
-                self._box_lines(unit, made),
-                targets,
+            lines = self._box_lines(unit, made)
+            caption = (
+                f"Backward runs through the {len(nodes)} computed node"
+                f"{'s' if len(nodes) != 1 else ''} folded into {name} as one unit, each in the "
+                f"engine's order."
             )
+            if lines:
+                caption += " What leaves the box:"
+            elif b.leaves:
+                caption += f" Nothing leaves it: its gradients end in the {b.leaves} leaves inside."
+            return Step("backward", title + name, caption, unit, lines, targets)
         (i,) = nodes
         return Step(
             "backward",
             title + self.names[i],
             self._caption(i, made) + self._warnings(i),
             unit,
-            self._lines(made),
+            self._lines(made, running),
             targets,
         )
 
@@ -546,17 +605,20 @@ class _Book:
             notes += f" ⚠ Here the first non-finite gradient appears: {str(err).split('. ')[0]}."
         return notes
 
-    def _lines(self, made: list[Contribution], outside: bool = False) -> list[dict[str, str]]:
+    def _lines(
+        self, made: list[Contribution], running: Sequence[float], outside: bool = False
+    ) -> list[dict[str, str]]:
         """`w0.grad += 12 × 1 = 12` per operand, with the factor's formula as the reason."""
         lines = []
         shown = [c for c in made if self.unit(c.operand) is not None] if outside else made
+        last = {c.operand: c for c in made}  # the operand's last line shows its running total
         for c in shown[:MAX_LINES]:
             a = self.names[c.operand]
             text = (
                 f"{a}.grad += {self.num(c.upstream)} × {self.num(c.local)} = {self.num(c.amount)}"
             )
             if _bits(c.total) != _bits(c.amount):
-                text += f", now {self.num(c.total)}"
+                text += f", now {self.num(running[c.operand] if c is last[c.operand] else c.total)}"
             lines.append({"text": text, "why": self._why(c)})
         if len(shown) > MAX_LINES:
             lines.append(
@@ -721,9 +783,6 @@ def tag_svg(raw: str) -> str:
                 text.set("class", "grad")
             elif text.text.startswith("data "):
                 text.set("class", "data")
-    # Sized by the page: the drawing's own size in points stays as its viewBox.
-    for attr in ("width", "height"):
-        tree.attrib.pop(attr, None)
     return ET.tostring(tree, encoding="unicode")
 
 
