@@ -61,7 +61,8 @@ from typing import Any
 import numpy as np
 
 from .backward_report import BackwardReport, Context, GradientCheck, Kink, recognise
-from .explain import Explanation, _plural, _sum_terms, _wrap_factor, explain
+from .explain import Explanation, explain
+from .explain_render import plural, sum_terms, wrap_factor
 from .graph import grad, topological_order
 from .names import number_text as _num
 from .ops import OPS
@@ -232,7 +233,7 @@ def chain_text(e: Explanation) -> str:
             f"{d} = 0: no path leads from L down to {e.name(e.wrt)}. At these numbers your forward's\n"
             "output does not depend on it: a max, a clip or a comparison chose a constant there."
         )
-    lines = [f"{d} = {_num(e.total)}, the sum over {_plural(e.count, 'path')} from L:"]
+    lines = [f"{d} = {_num(e.total)}, the sum over {plural(e.count, 'path')} from L:"]
     for path in e.paths[:PATHS_SHOWN]:
         kept = [f for f in path.factors if f.value != 1.0 or f.formula]
         named = [v for v in path.nodes[1:-1] if v.label]  # an output entry, a sample's loss
@@ -242,17 +243,17 @@ def chain_text(e: Explanation) -> str:
             else "directly"
         )
         symbols = (
-            " · ".join(_wrap_factor(f.formula or f.shown, i) for i, f in enumerate(kept)) or "1"
+            " · ".join(wrap_factor(f.formula or f.shown, i) for i, f in enumerate(kept)) or "1"
         )
-        numbers = " · ".join(_wrap_factor(f.shown, i) for i, f in enumerate(kept)) or "1"
+        numbers = " · ".join(wrap_factor(f.shown, i) for i, f in enumerate(kept)) or "1"
         parts = dict.fromkeys([symbols, numbers, _num(path.product)])  # each distinct once
         lines.append(f"  {via}: {' = '.join(parts)}")
     rest = e.paths[PATHS_SHOWN:]
     if rest:
         together = math.fsum(p.product for p in rest)
-        lines.append(f"  ... and {_plural(len(rest), 'more path')}, together {_num(together)}")
+        lines.append(f"  ... and {plural(len(rest), 'more path')}, together {_num(together)}")
     elif e.count > 1:
-        lines.append(f"  sum: {_sum_terms([p.product for p in e.paths])} = {_num(e.total)}")
+        lines.append(f"  sum: {sum_terms([p.product for p in e.paths])} = {_num(e.total)}")
     return "\n".join(lines)
 
 

@@ -11,8 +11,7 @@ import math
 from collections.abc import Sequence
 
 from autograd import explain
-from autograd.explain import count_text
-from autograd.names import node_name
+from autograd.names import count_text, node_name
 
 from .options import DrawOptions
 from .scene import Scene
