@@ -250,9 +250,10 @@ class Loss:
         self.trainable_layers = trainable_layers
 
     def calculate(self, output: Any, y: Any, *, include_regularization: bool = False) -> Any:
-        # L = mean_s L_s
+        # L = mean_s L_s, returned as np.mean gives it, as the book does: no float(), so that
+        # check_backward can run this on Values and keep the graph
         sample_losses = self.forward(_f64(output), y)
-        data_loss = float(np.mean(sample_losses))
+        data_loss = np.mean(sample_losses)
         # kept for the mean over a whole epoch of batches
         self.accumulated_sum = getattr(self, "accumulated_sum", 0.0) + np.sum(sample_losses)
         self.accumulated_count = getattr(self, "accumulated_count", 0) + len(sample_losses)

@@ -466,6 +466,23 @@ def test_every_class_of_nn_reference_with_a_backward_is_in_the_table() -> None:
     assert classes - set(NOT_CHECKED) == {type(case.make()).__name__ for case in CASES.values()}
 
 
+def test_the_books_combined_softmax_and_loss_runs_on_the_engine_with_its_chain_of_factors() -> None:
+    # Loss.calculate returns np.mean(sample_losses) as the book does: a float() around it would
+    # cut the graph, and the check would fall back to central differences with no chain.
+    combined = R.Activation_Softmax_Loss_CategoricalCrossentropy
+    report = check_backward(combined(), LOGITS_SQUARE, y_true=Y_ONE_HOT)
+    assert report.ok and report.method == "engine", str(report)
+    e = np.exp(LOGITS_SQUARE - LOGITS_SQUARE.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    # the book's (p - y) / n; numpy's exp and the engine's math.exp may differ by an ulp
+    np.testing.assert_allclose(report["dinputs"].correct, (p - Y_ONE_HOT) / 3, rtol=1e-13)
+    signed = type("Signed", (combined,), {"backward": _combined_sign})
+    text = str(check_backward(signed(), LOGITS_SQUARE, y_true=Y_ONE_HOT))
+    # one path through each softmax output of row 0; the one-hot zeros give 0 on three of them
+    assert f"dL/dinputs[0,0] = {p[0, 0] / 3:.6g}, the sum over 4 paths from L:" in text, text
+    assert f"sum: 0 + 0 + 0 + {p[0, 0] / 3:.6g} = {p[0, 0] / 3:.6g}" in text, text
+
+
 def test_every_mutation_is_either_applied_or_said_not_to_apply() -> None:
     for name, case in CASES.items():
         covered = set(case.mutations or {}) | set(case.not_applicable or {})
