@@ -11,15 +11,9 @@ from .custom import OpFunction, clip, defop, unregister
 from .explain import Explanation, explain
 from .functional import derivative, gradient, hessian
 from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
-from .graph import (
-    backward,
-    grad,
-    reverse_topological_order,
-    topological_order,
-    zero_grad,
-)
+from .graph import reverse_topological_order, topological_order, zero_grad
 from .ops import OPS, Op
-from .value import Value, apply, dot, sum
+from .value import Value, apply, backward, dot, grad, sum
 
 __all__ = [
     "OPS",

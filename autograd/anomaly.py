@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .graph import topological_order
 from .names import node_name
-from .value import Value
+from .ops import data
+
+if TYPE_CHECKING:  # read through attributes: value.py imports this module to report anomalies
+    from .value import Value
 
 
 class AnomalyError(FloatingPointError):
@@ -49,18 +53,14 @@ class AnomalyError(FloatingPointError):
     @property
     def inputs(self) -> tuple[Value, ...]:
         """The operands that are Values: the graph that leads into the op."""
-        return tuple(a for a in self.operands if isinstance(a, Value))
-
-
-def _data(x: Any) -> float:
-    return x.data if isinstance(x, Value) else float(x)
+        return tuple(a for a in self.operands if type(a) is not float)
 
 
 def _operand(a: Any) -> str:
     """An operand as `label=value`, or the bare value for a constant or an unlabelled leaf."""
-    if isinstance(a, Value) and (a.label or a.op):
+    if type(a) is not float and (a.label or a.op):
         return f"{node_name(a)}={a.data!r}"
-    return repr(_data(a))
+    return repr(data(a))
 
 
 SHOWN_OPERANDS = 8  # a neuron's dot has dozens: more than this are shortened
@@ -73,7 +73,7 @@ def call_text(op: str, args: Sequence[Any]) -> str:
     """
     if len(args) <= SHOWN_OPERANDS:
         return f"{op}({', '.join(_operand(a) for a in args)})"
-    keep = [i for i, a in enumerate(args) if i < 3 or not math.isfinite(_data(a))]
+    keep = [i for i, a in enumerate(args) if i < 3 or not math.isfinite(data(a))]
     keep = keep[:SHOWN_OPERANDS]
     parts, last = [], -1
     for i in keep:
@@ -89,14 +89,12 @@ def call_text(op: str, args: Sequence[Any]) -> str:
 def _values(args: Sequence[Any]) -> str:
     if len(args) > SHOWN_OPERANDS:
         return "the operands above"
-    return f"input values {', '.join(repr(_data(a)) for a in args)}"
+    return f"input values {', '.join(repr(data(a)) for a in args)}"
 
 
 def _labels_into(args: Sequence[Any], limit: int = 12) -> list[str]:
     """Labels of the labelled nodes that feed `args`, operands before the nodes that use them."""
-    from .graph import topological_order
-
-    roots = [a for a in args if isinstance(a, Value)]
+    roots = [a for a in args if type(a) is not float]
     labels = [v.label for v in topological_order(*roots) if v.label]
     return labels[-limit:]
 
@@ -108,8 +106,8 @@ def _path(roots: Sequence[Value], target: Value) -> list[Value]:
     while frontier and target not in came_from:
         nxt = []
         for v in frontier:
-            for a in v._args:
-                if isinstance(a, Value) and a not in came_from:
+            for a in v._inputs:
+                if type(a) is not float and a not in came_from:
                     came_from[a] = v
                     nxt.append(a)
         frontier = nxt
@@ -123,7 +121,7 @@ def _path(roots: Sequence[Value], target: Value) -> list[Value]:
 
 def _already(args: Sequence[Any]) -> str:
     """A hint when an operand was non-finite before this op: it came from outside the checks."""
-    bad = [_operand(a) for a in args if not math.isfinite(_data(a))]
+    bad = [_operand(a) for a in args if not math.isfinite(data(a))]
     if not bad:
         return ""
     return (
@@ -148,23 +146,23 @@ def forward_anomaly(op: str, data: float, args: Sequence[Any]) -> None:
 
 def backward_anomaly(v: Value, g: Any, local: Sequence[Any], roots: Sequence[Value]) -> None:
     """Raise if a gradient contribution leaving node `v` is inf or nan."""
-    for i, (a, d) in enumerate(zip(v._args, local)):
-        if isinstance(a, float):
+    for i, (a, d) in enumerate(zip(v._inputs, local)):
+        if type(a) is float:
             continue
-        c = _data(g) * _data(d)
+        c = data(g) * data(d)
         if math.isfinite(c):
             continue
         nodes = [*_path(roots, v), a]
         path = " -> ".join(node_name(n) for n in nodes)
-        seed = "" if math.isfinite(_data(g)) else " The incoming gradient was already non-finite."
+        seed = "" if math.isfinite(data(g)) else " The incoming gradient was already non-finite."
         raise AnomalyError(
-            f"backward: {call_text(v.op, v._args)} passed gradient {c!r} to its operand {i} "
-            f"({_operand(a)}): incoming grad {_data(g)!r} times the local derivative "
-            f"d {v.op} / d operand{i} = {_data(d)!r}. It is the first non-finite gradient, made "
+            f"backward: {call_text(v.op, v._inputs)} passed gradient {c!r} to its operand {i} "
+            f"({_operand(a)}): incoming grad {data(g)!r} times the local derivative "
+            f"d {v.op} / d operand{i} = {data(d)!r}. It is the first non-finite gradient, made "
             f"by op {v.op!r}; path from the root: {path}.{seed}",
             phase="backward",
             op=v.op,
-            operands=v._args,
+            operands=v._inputs,
             value=c,
             node=v,
             slot=i,

@@ -63,10 +63,10 @@ import numpy as np
 from .backward_report import BackwardReport, Context, GradientCheck, Kink, recognise
 from .explain import Explanation, explain
 from .explain_render import plural, sum_terms, wrap_factor
-from .graph import grad, topological_order
+from .graph import topological_order
 from .names import number_text as _num
 from .ops import OPS
-from .value import Value, dot
+from .value import Value, dot, grad
 
 # Measured, a correct backward stays below 0.6 of these ulps (every class of nn.reference,
 # batches of 1 to 512, inputs of scale 0.1 to 10, with and without nnfs.init()): 16 is the margin.
@@ -376,9 +376,9 @@ def _scales(order: list[Value]) -> dict[Value, float]:
     up = 1.0 + DELTA
     for v in reversed(order):
         s = scale.get(v, 0.0)
-        # _args, not parents: reading parents turns constants into nodes, and explain then
-        # shows x^(2 - 1) where it would show 2·x
-        operands = v._args
+        # _inputs, not parents: a constant must stay a number here, as a leaf Value explain
+        # would show x^(2 - 1) where it shows 2·x
+        operands = v._inputs
         if not operands or s == 0.0:
             continue
         datas = [a if type(a) is float else a.data for a in operands]

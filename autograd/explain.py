@@ -113,7 +113,7 @@ class Explanation:
             if v is self.wrt:
                 break
             d = _local_derivatives(v)
-            for i, a in enumerate(v._args):
+            for i, a in enumerate(v._inputs):
                 if type(a) is not float and a in on:
                     out.append(_factor(v, i, d[i], self.names))
         return out
@@ -157,7 +157,7 @@ def explain(
             down[v], longest[v] = 1, 0
             continue
         n, deepest = 0, -1
-        for a in v._args:
+        for a in v._inputs:
             if type(a) is not float and a in down:
                 n += down[a]
                 deepest = max(deepest, longest[a])
@@ -187,7 +187,7 @@ def explain(
         d = _local_derivatives(v)
         if listing:
             local[v] = d
-        args = v._args
+        args = v._inputs
         for i in dot_order(len(args)) if v._rule is DOT else range(len(args)):
             a = args[i]
             if type(a) is float or a not in down:
@@ -216,7 +216,7 @@ def explain(
 
 def _local_derivatives(v: Value) -> Sequence[float]:
     """d v/d operand_i for every operand, from the rule table on plain numbers."""
-    return v._rule.df(v.data, *map(data, v._args))  # type: ignore[union-attr]
+    return v._rule.df(v.data, *map(data, v._inputs))  # type: ignore[union-attr]
 
 
 def _enumerate_paths(
@@ -230,7 +230,7 @@ def _enumerate_paths(
     paths: list[Path] = []
     nodes: list[Value] = [root]
     factors: list[Factor] = []
-    stack: list[Iterator[tuple[int, Any]]] = [iter(enumerate(root._args))]
+    stack: list[Iterator[tuple[int, Any]]] = [iter(enumerate(root._inputs))]
     if root is wrt:
         return [Path((root,), (), 1.0)]
     while stack:
@@ -248,7 +248,7 @@ def _enumerate_paths(
                 nodes.pop()
                 factors.pop()
                 continue
-            stack.append(iter(enumerate(a._args)))
+            stack.append(iter(enumerate(a._inputs)))
             break
         else:
             stack.pop()
@@ -270,7 +270,7 @@ def _names(root: Value, down: dict[Value, int]) -> dict[Value, str]:
     order = [root]
     seen = {root}
     for v in order:  # the list grows while we walk it: a queue without pops
-        for a in v._args:
+        for a in v._inputs:
             if type(a) is not float and a in down and a not in seen:
                 seen.add(a)
                 order.append(a)
@@ -290,7 +290,7 @@ def _names(root: Value, down: dict[Value, int]) -> dict[Value, str]:
 
 def _factor(v: Value, i: int, value: float, names: dict[Value, str]) -> Factor:
     """The factor d v/d operand_i, named after the nodes and written with v's rule."""
-    operand = v._args[i]
+    operand = v._inputs[i]
     name = f"d {names[v]}/d {names[operand]}"
     if render.repeated_operand(v, operand):
         name += f" (operand {i + 1})"  # x * x: two edges, two factors, two paths

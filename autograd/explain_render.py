@@ -111,7 +111,7 @@ def rule_strings(
     """
     rule = v._rule
     assert rule is not None  # a node with operands has its rule
-    args = v._args
+    args = v._inputs
     s = _Style(style.latex, tuple(map(data, args)), tuple(type(a) is float for a in args))
     x = [_num(a) if type(a) is float else s.name(_operand_name(a, names)) for a in args]
     out = s.name(_operand_name(v, names))
@@ -313,7 +313,7 @@ def markdown(e: Explanation) -> str:
 
 def repeated_operand(v: Value, operand: Value) -> bool:
     """True when `operand` fills several slots of v (x * x): each slot is an edge of its own."""
-    return sum(a is operand for a in v._args) > 1
+    return sum(a is operand for a in v._inputs) > 1
 
 
 def plural(n: int, word: str) -> str:

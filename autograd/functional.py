@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 
 from .context import enable_grad
-from .graph import grad
-from .value import Value, real
+from .value import Value, grad, real
 
 
 def _leaves(inputs: Any, who: str) -> list[Value]:

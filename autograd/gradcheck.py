@@ -35,9 +35,9 @@ import numpy as np
 
 from .anomaly import call_text
 from .context import enable_grad, no_grad
-from .graph import grad, topological_order
+from .graph import topological_order
 from .ops import data, kink_points
-from .value import Value, real
+from .value import Value, grad, real
 
 # An eps step of an input moves a node's operand by about |tangent| * eps; twice that leaves room
 # for the curvature the linear estimate ignores.
@@ -298,11 +298,11 @@ def kinks_in_reach(
     local: dict[Value, list[float]] = {}  # d v / d operand_j, for the forward passes of step 2
     candidates: list[tuple[Value, int, float]] = []  # (node, operand index, kink point)
     for v in order:
-        if v in bound or not v._args:
+        if v in bound or not v._inputs:
             continue
         op = v._rule
         assert op is not None  # a node with operands has its rule
-        args = v._args
+        args = v._inputs
         datas = [a if type(a) is float else a.data for a in args]
         with no_grad():
             d = local[v] = [_number(x) for x in op.df(v.data, *datas)]
@@ -328,24 +328,24 @@ def kinks_in_reach(
     def reaches(c: int, slope: float) -> bool:
         v, j, k = candidates[c]
         step = _REACH * eps * abs(slope)
-        return step > 0.0 and abs(data(v._args[j]) - k) <= step
+        return step > 0.0 and abs(data(v._inputs[j]) - k) <= step
 
-    operands = list(dict.fromkeys(v._args[j] for v, j, _ in candidates))
+    operands = list(dict.fromkeys(v._inputs[j] for v, j, _ in candidates))
     if len(operands) <= len(searched):
         for u in operands:
             slopes = grad(u, list(leaves))  # d u / d leaf_i for every leaf, by one reverse pass
             for c, (v, j, _) in enumerate(candidates):
-                if v._args[j] is u:
+                if v._inputs[j] is u:
                     hits[c] += [i for i in searched if reaches(c, slopes[i])]
     else:
         for i in searched:
             t = _tangents(order, local, leaves[i])
             for c, (v, j, _) in enumerate(candidates):
-                if reaches(c, t.get(v._args[j], 0.0)):
+                if reaches(c, t.get(v._inputs[j], 0.0)):
                     hits[c].append(i)
     for c, (v, j, k) in enumerate(candidates):  # in graph order, as the report lists them
         for i in hits[c]:
-            found[i].append(Kink(describe(v), v.op, j, k, data(v._args[j])))
+            found[i].append(Kink(describe(v), v.op, j, k, data(v._inputs[j])))
     return found
 
 
@@ -359,7 +359,7 @@ def _tangents(
         if d is None:
             continue
         s = 0.0
-        for a, dj in zip(v._args, d):
+        for a, dj in zip(v._inputs, d):
             ta = 0.0 if type(a) is float else t.get(a, 0.0)
             if ta != 0.0:  # so that a node the leaf does not move stays 0 when dj is inf
                 s += dj * ta
@@ -370,9 +370,9 @@ def _tangents(
 
 def describe(v: Value) -> str:
     """A node as one line: its label or op, applied to its operands' labels and values."""
-    if not v._args:
+    if not v._inputs:
         return v.label or repr(v.data)
-    call = call_text(v.op, v._args)
+    call = call_text(v.op, v._inputs)
     return f"{v.label} = {call}" if v.label else call
 
 

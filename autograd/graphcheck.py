@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .context import no_grad
-from .graph import grad, topological_order
+from .graph import topological_order
 from .ops import kink_points
-from .value import Value
+from .value import Value, grad
 
 # Every node re-runs the ops downstream of it twice: a chain of n nodes costs about n^2 op
 # evaluations. Measured on a chain: 500 nodes 0.3 s, 1,000 1.3 s, 2,000 4.7 s. Larger graphs
@@ -108,7 +108,7 @@ def check_graph(
             f"graph has {len(order)} nodes, more than {MAX_CHECKED_NODES}. Check a smaller "
             f"graph (fewer samples or a smaller layer), or use gradcheck(f, inputs)"
         )
-    operands = [v.parents for v in order]  # read once: constants become leaves once
+    operands = [v.parents for v in order]  # read once: each read makes new constant leaves
     index = {v: i for i, v in enumerate(order)}
     args = [tuple(index.get(a, -1) for a in ps) for ps in operands]
     data = [v.data for v in order]

@@ -8,16 +8,81 @@ import fractions
 import math
 import numbers
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
-from . import context
+from . import context, graph
+from .anomaly import backward_anomaly, forward_anomaly
 from .ops import OPS, Op
 
 _STATE = context.STATE
+
+# The table's rules, bound once: the operators below run millions of times.
+_ADD, _SUB, _MUL, _DIV, _POW, _NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
+_EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM, _DOT = (
+    OPS[n] for n in ("exp", "log", "tanh", "sigmoid", "relu", "square", "sum", "dot")
+)
+_add_up = builtins.sum  # this module's own `sum` makes a node
+_DATA = attrgetter("data")
+# numpy's ufuncs that `__array_ufunc__` hands to the operator of the same name.
+_UFUNC_OPERATORS = {
+    np.add: "add",
+    np.subtract: "sub",
+    np.multiply: "mul",
+    np.true_divide: "truediv",
+    np.power: "pow",
+}
+# Types that cannot combine with a Value themselves, so an operator refuses them at once rather
+# than returning NotImplemented; anything else (an array, a user's class) gets its own turn.
+_KNOWN = (numbers.Number, np.generic, str, bytes, bytearray, list, tuple, dict, set, type(None))
+_OPERAND = "a Value or a real number"
+# float() is what math.exp(v) and every math function call first, so one message serves all.
+_NO_NUMBER = (
+    "{what} would be a plain number with no gradient, so a Value refuses it (math.exp(v) and "
+    "the other math functions call float(v)): use v.data for the number ({data!r}), or "
+    "v.exp(), v.log(), v.tanh() ... to stay in the graph"
+)
+
+
+def _operator(op: Op, sym: str) -> Callable[[Value, Any], Value]:
+    """The method behind `a sym b`: one node of `op`, with a Value or a number on the right.
+
+    Made here rather than written out as `def __add__(self, other): return ...` because that
+    extra call cost W1 a sixth more time per node (288 against 247 ns per op node, forward).
+    """
+    f = op.f
+
+    def method(a: Value, b: Any) -> Value:
+        if type(b) is Value:
+            return Value(f(a.data, b.data), "", op, a, b)
+        if type(b) is float:  # a constant, kept as the float it is
+            return Value(f(a.data, b), "", op, a, b)
+        c = _operand(b)
+        if c is None:  # refused at once if it is a known type, else its own turn (an array)
+            if not isinstance(b, _KNOWN):
+                return NotImplemented
+            raise refusal(b, f"the right operand of {sym}", _OPERAND)
+        return Value(f(a.data, c if type(c) is float else c.data), "", op, a, c)
+
+    method.__doc__ = f"self {sym} other, as one {op.name} node."
+    return method
+
+
+def _reflected(op: Op, sym: str) -> Callable[[Value, Any], Value]:
+    """The method behind `a sym b` for a number `a` on the left, which Python calls after `a` declined."""
+    f = op.f
+
+    def method(b: Value, a: Any) -> Value:
+        c = _operand(a)
+        if c is None:  # nobody is left to defer to
+            raise refusal(a, f"the left operand of {sym}", _OPERAND)
+        return Value(f(c if type(c) is float else c.data, b.data), "", op, c, b)
+
+    method.__doc__ = f"other {sym} self, as one {op.name} node."
+    return method
 
 
 def _elsewhere(name: str, hint: str) -> Any:
@@ -51,23 +116,26 @@ class Value:
     """
 
     # `_rule` is the `Op` that made the node (None for a leaf): the node keeps its rule even when
-    # the table's entry under that name is later removed or replaced. `_args` holds the operands.
-    # A constant operand (the 2 in `x * 2`) is kept as a bare float until someone reads
-    # `parents`: most graphs are never inspected, and a float costs no node to allocate, walk or
-    # backpropagate into.
-    __slots__ = ("data", "grad", "label", "_rule", "_args", "scope")
+    # the table's entry under that name is later removed or replaced.
+    # `_a` and `_b` hold the op's inputs: a Value for each operand node, a float for each
+    # constant (the 2 in `x * 2`). One or two inputs, as nearly every node has, sit in `_a` and
+    # `_b` (None when absent); any other count sits in `_a` as one tuple. Not one tuple for all:
+    # a tuple per node costs 56 bytes and one more object for the cyclic collector to walk,
+    # so a product of two leaves costs 112 B this way against 160 B. Read them as `_inputs`.
+    __slots__ = ("data", "grad", "label", "scope", "_rule", "_a", "_b")
 
     data: float
     grad: Any  # a float, or a Value after backward(create_graph=True)
     label: str
-    _rule: Op | None
-    _args: tuple[Any, ...]
     scope: context.Scope | None
+    _rule: Op | None
+    _a: Any
+    _b: Any
 
     def __init__(
-        self, data: Any, label: str = "", _op: Op | None = None, _args: tuple[Any, ...] = ()
+        self, data: Any, label: str = "", _rule: Op | None = None, _a: Any = None, _b: Any = None
     ) -> None:
-        # Users pass data and label; the engine also passes the op and operands of a new node.
+        # Users pass data and label; the engine also passes the op and inputs of a new node.
         # Every node goes through here because a plain constructor call is CPython's fastest way
         # to make an object, so validation is kept to two type tests.
         if type(data) is not float:
@@ -79,15 +147,13 @@ class Value:
         self.label = label
         state = _STATE.get()
         if state is None:
-            self._rule = _op
-            self._args = _args
             self.scope = None
+            self._rule, self._a, self._b = _rule, _a, _b
         elif state.grad_enabled and not state.anomaly:  # only a scope, as in every nn module call
-            self._rule = _op
-            self._args = _args
             self.scope = state.scope
+            self._rule, self._a, self._b = _rule, _a, _b
         else:
-            _record(self, state, _op, _args)
+            _record(self, state, _rule, _a, _b)
 
     @property
     def op(self) -> str:
@@ -101,68 +167,44 @@ class Value:
         return self._rule
 
     @property
+    def _inputs(self) -> tuple[Any, ...]:
+        """The op's inputs in order: a Value for each operand node, a float for each constant."""
+        a, b = self._a, self._b
+        if b is not None:
+            return (a, b)
+        if a is None:
+            return ()
+        return a if type(a) is tuple else (a,)
+
+    @property
     def parents(self) -> tuple[Value, ...]:
-        """The operands, in operand order; constants appear as leaf Values."""
-        args = self._args
-        if any(type(a) is float for a in args):
-            # Materialise constants once, so that every later read returns the same objects.
-            args = tuple(_constant(a) if type(a) is float else a for a in args)
-            self._args = args
-        return args
+        """The operands as Values, in operand order; a constant is a new leaf on every read.
+
+        Reading changes nothing: a constant stays a float inside the node, so drawing or
+        explaining a graph never adds nodes to it, and a constant's leaf shows grad 0 however
+        the graph was inspected (constants are not differentiated).
+        """
+        return tuple([a if type(a) is not float else _constant(a) for a in self._inputs])
 
     def __repr__(self) -> str:
         label = f"label={self.label!r}, " if self.label else ""
         return f"Value({label}data={self.data!r}, grad={self.grad!r})"
 
-    # ---- arithmetic: each Python operator is one node of its own op ----
+    # ---- arithmetic: each Python operator is one node of its own op (see `_operator`) ----
 
-    # add, sub and mul are most of every graph, so their two common cases (another Value, a
-    # float constant) skip the general helper and its operand checks.
-
-    def __add__(self, other: Any) -> Value:
-        if type(other) is Value:
-            return Value(self.data + other.data, "", _ADD_OP, (self, other))
-        if type(other) is float:
-            return Value(self.data + other, "", _ADD_OP, (self, other))
-        return _binary(_ADD, _ADD_OP, "+", self, other)
-
-    def __radd__(self, other: Any) -> Value:
-        return _binary_reflected(_ADD, _ADD_OP, "+", other, self)
-
-    def __sub__(self, other: Any) -> Value:
-        if type(other) is Value:
-            return Value(self.data - other.data, "", _SUB_OP, (self, other))
-        if type(other) is float:
-            return Value(self.data - other, "", _SUB_OP, (self, other))
-        return _binary(_SUB, _SUB_OP, "-", self, other)
-
-    def __rsub__(self, other: Any) -> Value:
-        return _binary_reflected(_SUB, _SUB_OP, "-", other, self)
-
-    def __mul__(self, other: Any) -> Value:
-        if type(other) is Value:
-            return Value(self.data * other.data, "", _MUL_OP, (self, other))
-        if type(other) is float:
-            return Value(self.data * other, "", _MUL_OP, (self, other))
-        return _binary(_MUL, _MUL_OP, "*", self, other)
-
-    def __rmul__(self, other: Any) -> Value:
-        return _binary_reflected(_MUL, _MUL_OP, "*", other, self)
-
-    def __truediv__(self, other: Any) -> Value:
-        return _binary(_DIV, _DIV_OP, "/", self, other)
-
-    def __rtruediv__(self, other: Any) -> Value:
-        return _binary_reflected(_DIV, _DIV_OP, "/", other, self)
-
-    def __pow__(self, other: Any) -> Value:
-        return _binary(_POW, _POW_OP, "**", self, other)
-
-    def __rpow__(self, other: Any) -> Value:
-        return _binary_reflected(_POW, _POW_OP, "**", other, self)
+    __add__ = _operator(_ADD, "+")
+    __radd__ = _reflected(_ADD, "+")
+    __sub__ = _operator(_SUB, "-")
+    __rsub__ = _reflected(_SUB, "-")
+    __mul__ = _operator(_MUL, "*")
+    __rmul__ = _reflected(_MUL, "*")
+    __truediv__ = _operator(_DIV, "/")
+    __rtruediv__ = _reflected(_DIV, "/")
+    __pow__ = _operator(_POW, "**")
+    __rpow__ = _reflected(_POW, "**")
 
     def __neg__(self) -> Value:
-        return Value(_NEG(self.data), "", _NEG_OP, (self,))
+        return Value(_NEG.f(self.data), "", _NEG, self)
 
     def __pos__(self) -> Value:
         return self
@@ -191,40 +233,51 @@ class Value:
 
     def exp(self) -> Value:
         """e ** self."""
-        return Value(_EXP(self.data), "", _EXP_OP, (self,))
+        return Value(_EXP.f(self.data), "", _EXP, self)
 
     def log(self) -> Value:
         """Natural logarithm of self."""
-        return Value(_LOG(self.data), "", _LOG_OP, (self,))
+        return Value(_LOG.f(self.data), "", _LOG, self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent of self."""
-        return Value(_TANH(self.data), "", _TANH_OP, (self,))
+        return Value(_TANH.f(self.data), "", _TANH, self)
 
     def sigmoid(self) -> Value:
         """1 / (1 + e ** -self)."""
-        return Value(_SIGMOID(self.data), "", _SIGMOID_OP, (self,))
+        return Value(_SIGMOID.f(self.data), "", _SIGMOID, self)
 
     def relu(self) -> Value:
         """max(0, self)."""
-        return Value(_RELU(self.data), "", _RELU_OP, (self,))
+        return Value(_RELU.f(self.data), "", _RELU, self)
 
     def square(self) -> Value:
         """self * self, as one node."""
-        return Value(_SQUARE(self.data), "", _SQUARE_OP, (self,))
+        return Value(_SQUARE.f(self.data), "", _SQUARE, self)
 
     # ---- gradients ----
 
     def backward(self, grad: float = 1.0, create_graph: bool = False) -> None:
-        """Set v.grad = d self / d v for every v in self's graph (leaves accumulate across calls)."""
-        from . import graph
+        """Set v.grad = d self / d v for every v in self's graph (leaves accumulate across calls).
 
-        graph.backward(self, grad, create_graph=create_graph)
+        Intermediate nodes show this pass's gradient; leaves accumulate across passes until
+        zeroed. With create_graph every grad becomes a Value that can be differentiated again.
+        Passes from several threads run one at a time (see "Threads" in graph.py).
+        """
+        if type(grad) is not float:
+            # The seed follows Value()'s rule: an np.float32 seed would make every gradient float32.
+            grad = real(grad, "backward(grad=...)")
+        with graph.PASS_LOCK:
+            order = graph.backward(self, grad, create_graph, anomaly_check((self,)))
+            if create_graph:
+                # A constant derivative (of x / 3, say) comes out of the rules as a float; as a
+                # Value it can be differentiated again like every other gradient, giving 0.
+                for v in order:
+                    if type(v.grad) is float:
+                        v.grad = Value(v.grad)
 
     def zero_grad(self) -> None:
         """Set the gradient of every node in self's graph to 0."""
-        from . import graph
-
         graph.zero_grad(self)
 
     def detach(self) -> Value:
@@ -234,7 +287,7 @@ class Value:
     @property
     def is_leaf(self) -> bool:
         """True when no op produced this value (an input, a parameter or a constant)."""
-        return not self._args
+        return self._a is None
 
     # ---- Python's built-ins and other engines' names: the rules are in the class docstring ----
 
@@ -286,6 +339,8 @@ class Value:
     )
     grad_fn = _elsewhere("grad_fn", "PyTorch's; v.rule is the Op that made v, v.op its name")
 
+
+_JUST_VALUE = {Value}  # the types of a list of nothing but Values, as `set(map(type, ...))` sees it
 
 # ---- node creation ----
 
@@ -365,22 +420,29 @@ def _article(word: str) -> str:
 
 
 def _constant(x: float) -> Value:
+    """A new leaf for the constant `x`, as `parents` shows it; it belongs to no module's scope."""
     c = Value(x)
-    c.scope = None  # a constant belongs to no module, whatever scope reads it
+    c.scope = None
     return c
 
 
-def _record(v: Value, state: context.State, op: Op | None, args: tuple[Any, ...]) -> None:
-    """Set op, operands and scope of a new node when a no_grad, scope or anomaly mode is on."""
-    if state.anomaly and op is not None and v.data - v.data != 0.0:  # inf - inf, nan - nan: nan
-        from .anomaly import forward_anomaly
-
-        forward_anomaly(op.name, v.data, args)
-    if state.grad_enabled:
-        v._rule, v._args = op, args
-    else:
-        v._rule, v._args = None, ()
+def _record(v: Value, state: context.State, rule: Op | None, a: Any, b: Any) -> None:
+    """Set rule, inputs and scope of a new node when a no_grad, scope or anomaly mode is on."""
+    v._rule, v._a, v._b = rule, a, b
     v.scope = state.scope
+    if state.anomaly and rule is not None and v.data - v.data != 0.0:  # inf - inf, nan - nan: nan
+        forward_anomaly(rule.name, v.data, v._inputs)
+    if not state.grad_enabled:
+        v._rule = v._a = v._b = None
+
+
+def _node(data: float, rule: Op, inputs: tuple[Any, ...]) -> Value:
+    """A new node of `rule` over `inputs`, kept the way Value keeps them (see its __slots__)."""
+    if len(inputs) == 2:
+        return Value(data, "", rule, inputs[0], inputs[1])
+    if len(inputs) == 1:
+        return Value(data, "", rule, inputs[0])
+    return Value(data, "", rule, inputs or None)
 
 
 def _operand(x: Any) -> Any:
@@ -390,21 +452,15 @@ def _operand(x: Any) -> Any:
     return _to_float(x)
 
 
-# Types that cannot combine with a Value themselves, so an operator refuses them at once rather
-# than returning NotImplemented; anything else (an array, a user's class) gets its own turn.
-_KNOWN = (numbers.Number, np.generic, str, bytes, bytearray, list, tuple, dict, set, type(None))
-_OPERAND = "a Value or a real number"
-
-
-def _binary(f: Any, op: Op, sym: str, a: Value, b: Any) -> Value:
-    if type(b) is Value:
-        return Value(f(a.data, b.data), "", op, (a, b))
-    c = _operand(b)
-    if c is None:
-        if not isinstance(b, _KNOWN):
-            return NotImplemented
-        raise refusal(b, f"the right operand of {sym}", _OPERAND)
-    return Value(f(a.data, c if type(c) is float else c.data), "", op, (a, c))
+def _checked(inputs: tuple[Any, ...], where: Any) -> tuple[Any, ...]:
+    """`inputs` as Values and float constants; a TypeError names `where(i)` for a non-number."""
+    out = []
+    for i, x in enumerate(inputs):
+        a = _operand(x)
+        if a is None:
+            raise refusal(x, where(i), _OPERAND)
+        out.append(a)
+    return tuple(out)
 
 
 def _compare(f: Any, sym: str, a: Value, b: Any) -> Any:
@@ -419,14 +475,6 @@ def _compare(f: Any, sym: str, a: Value, b: Any) -> Any:
     return f(a.data, c if type(c) is float else c.data)
 
 
-# float() is what math.exp(v) and every math function call first, so one message serves all.
-_NO_NUMBER = (
-    "{what} would be a plain number with no gradient, so a Value refuses it (math.exp(v) and "
-    "the other math functions call float(v)): use v.data for the number ({data!r}), or "
-    "v.exp(), v.log(), v.tanh() ... to stay in the graph"
-)
-
-
 def _label_error(label: Any) -> TypeError:
     if isinstance(label, (tuple, list, set, frozenset)):
         return TypeError(
@@ -435,14 +483,6 @@ def _label_error(label: Any) -> TypeError:
             "ag.defop. Value(data, label) takes a str label"
         )
     return TypeError(f"Value() label must be a str, got {type(label).__name__}")
-
-
-def _binary_reflected(f: Any, op: Op, sym: str, a: Any, b: Value) -> Value:
-    # Python calls this only after `a` declined, so there is nobody left to defer to.
-    c = _operand(a)
-    if c is None:
-        raise refusal(a, f"the left operand of {sym}", _OPERAND)
-    return Value(f(c if type(c) is float else c.data, b.data), "", op, (c, b))
 
 
 def _object_array(v: Value) -> np.ndarray:
@@ -462,16 +502,9 @@ def apply(op: Op | str, *inputs: Any) -> Value:
         raise TypeError(f"apply() needs an Op or an op's name, got {type(op).__name__}")
     if op.arity >= 0 and len(inputs) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    if op.name == "dot":  # its numbers must take one of dot's two shapes: see dot()
-        return _dot_node(inputs, len(inputs) // 2)
-    args = []
-    for i, x in enumerate(inputs):
-        a = _operand(x)
-        if a is None:
-            raise refusal(x, f"{op.name}() operand {i}", _OPERAND)
-        args.append(a)
-    datas = [a if type(a) is float else a.data for a in args]
-    return Value(op.f(*datas), "", op, tuple(args))
+    name = op.name
+    args = _checked(inputs, lambda i: f"{name}() operand {i}")
+    return _node(op.f(*[a if type(a) is float else a.data for a in args]), op, args)
 
 
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python's and numpy's
@@ -480,24 +513,18 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python
     if not args:
         return Value(0.0)  # the empty sum is the constant 0, a leaf: no node has no operands
     if set(map(type, args)) <= _JUST_VALUE:
-        data = _SUM(*map(_DATA, args))  # the common case, checked and summed in C-level passes
+        data = _SUM.f(*map(_DATA, args))  # the common case, checked and summed in C-level passes
     else:
-        checked = [_operand(v) for v in args]
-        for i, (v, a) in enumerate(zip(args, checked)):
-            if a is None:
-                raise refusal(v, f"sum() operand {i}", _OPERAND)
-        args = tuple(checked)
-        data = _SUM(*[a if type(a) is float else a.data for a in args])
-    return Value(data, "", _SUM_OP, args)
+        args = _checked(args, lambda i: f"sum() operand {i}")
+        data = _SUM.f(*[a if type(a) is float else a.data for a in args])
+    return _node(data, _SUM, args)
 
 
 def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Value:
     """One n-ary node: f(w, x, b) = w_1 x_1 + ... + w_n x_n + b, a neuron before its activation.
 
     The operands are recorded as (w_1, ..., w_n, x_1, ..., x_n, b); without a bias there is no b.
-    Numbers are kept in one of two shapes only, so that backward needs no type test per operand:
-    when every input is a number and the rest are Values (a first layer fed with data) the
-    inputs stay bare floats; otherwise every number becomes a constant leaf at once.
+    Numbers are constants, as in every op: `dot(w, [0.5, 2.0])` keeps 0.5 and 2.0 as floats.
     """
     try:
         ws, xs = tuple(weights), tuple(inputs)
@@ -506,58 +533,71 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
         raise TypeError(
             f"dot needs sequences of weights and inputs, got {type(bad).__name__}"
         ) from None
-    if len(ws) != len(xs):
-        raise ValueError(f"dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
-    return _dot_node(ws + xs if bias is None else (*ws, *xs, bias), len(ws))
-
-
-def _dot_node(args: tuple[Any, ...], n: int) -> Value:
-    """The `dot` node over operands (w_1..w_n, x_1..x_n) and, when there is one more, a bias."""
+    n = len(ws)
+    if len(xs) != n:
+        raise ValueError(f"dot needs as many weights as inputs, got {n} and {len(xs)}")
+    args = ws + xs if bias is None else (*ws, *xs, bias)
     if not args:
         return Value(0.0)  # the empty dot product is the constant 0, a leaf, as for sum
     datas = [a.data for a in args if type(a) is Value]
     if len(datas) < len(args):  # a constant, or something that is no number at all
-        args = _dot_operands(args, n)
+        args = _checked(args, lambda i: f"dot() {_dot_slot(i, n)}")
         datas = [a if type(a) is float else a.data for a in args]
-    # Added left to right from -0.0, as OPS["dot"].f does, so the data is the rule's to the bit.
-    data = _add_up(map(_MUL, datas, datas[n : 2 * n]), -0.0)  # map stops after the n-th pair
+    # Added left to right from -0.0, as the rule's own forward: the data is the rule's to the bit.
+    data = _add_up(
+        map(operator.mul, datas, datas[n : 2 * n]), -0.0
+    )  # map stops after the n-th pair
     if len(args) % 2:
         data += datas[-1]
-    return Value(data, "", _DOT_OP, args)
+    return _node(data, _DOT, args)
 
 
-def _dot_operands(args: tuple[Any, ...], n: int) -> tuple[Any, ...]:
-    """`dot`'s operands in one of its two shapes (see `dot`); a TypeError names a non-number."""
-    out = list(args)
-    data_in = n > 0  # so far every input is a number and every other operand a Value
-    for i, a in enumerate(out):
-        if type(a) is not Value and type(a) is not float:
-            a = out[i] = _operand(a)
-            if a is None:
-                where = f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
-                raise refusal(args[i], f"dot() {where}", _OPERAND)
-        # The data shape: a number exactly where an input goes (a Value subclass is no number).
-        data_in = data_in and (type(a) is float) == (n <= i < 2 * n)
-    if data_in:
-        return tuple(out)
-    return tuple([_constant(a) if type(a) is float else a for a in out])
+def _dot_slot(i: int, n: int) -> str:
+    return f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
 
 
-_UFUNC_OPERATORS = {
-    np.add: "add",
-    np.subtract: "sub",
-    np.multiply: "mul",
-    np.true_divide: "truediv",
-    np.power: "pow",
-}
-_DATA = attrgetter("data")
-_JUST_VALUE = {Value}
-_add_up = builtins.sum  # this module's own `sum` makes a node
-_ADD_OP, _SUB_OP, _MUL_OP, _DIV_OP, _POW_OP = (OPS[n] for n in ("add", "sub", "mul", "div", "pow"))
-_NEG_OP, _EXP_OP, _LOG_OP, _TANH_OP, _SIGMOID_OP, _RELU_OP, _SQUARE_OP, _SUM_OP, _DOT_OP = (
-    OPS[n] for n in ("neg", "exp", "log", "tanh", "sigmoid", "relu", "square", "sum", "dot")
-)
-_ADD, _SUB, _MUL, _DIV, _POW = (op.f for op in (_ADD_OP, _SUB_OP, _MUL_OP, _DIV_OP, _POW_OP))
-_NEG, _EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM = (
-    op.f for op in (_NEG_OP, _EXP_OP, _LOG_OP, _TANH_OP, _SIGMOID_OP, _RELU_OP, _SQUARE_OP, _SUM_OP)
-)
+def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None:
+    """`root.backward(grad, create_graph)`: set v.grad = d root / d v for every v in root's graph."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    root.backward(grad, create_graph)
+
+
+def grad(
+    outputs: Value | float | Sequence[Value | float],
+    inputs: Value | Sequence[Value],
+    create_graph: bool = False,
+) -> Any:
+    """d sum(outputs) / d input for each input, returned without touching any `.grad`.
+
+    An input that the outputs do not depend on gets 0. A plain number among the outputs is a
+    constant and adds nothing, so a lone number gives 0 for every input, as in HIPS autograd.
+    With create_graph=True every gradient is a Value (a constant becomes a leaf), ready to be
+    differentiated again. Without it the gradients are floats, so a `grad` taken inside a
+    function that is differentiated again is a constant there, as in PyTorch.
+    """
+    if callable(outputs):
+        raise TypeError(
+            "grad(outputs, inputs) differentiates Values already computed; for HIPS's "
+            "grad(f)(x) use ag.derivative(f, x), or ag.gradient(f, [x, ...]) for several inputs"
+        )
+    given: list[Any] = (
+        [outputs] if isinstance(outputs, (Value, float, numbers.Real)) else list(outputs)
+    )
+    outs = [y for y in given if not isinstance(y, numbers.Real)]  # constants add nothing
+    ins = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for x in (*outs, *ins):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad() needs Values, got {type(x).__name__}")
+    with graph.PASS_LOCK:
+        result = graph.gradients(outs, ins, create_graph, anomaly_check(tuple(outs)))
+    if create_graph:
+        result = [g if isinstance(g, Value) else Value(g) for g in result]
+    return result[0] if isinstance(inputs, Value) else result
+
+
+def anomaly_check(roots: tuple[Value, ...]) -> graph.Check | None:
+    """detect_anomaly's check for a backward pass from `roots`, or None when it is off."""
+    if not context.current().anomaly:
+        return None
+    return lambda node, g, local: backward_anomaly(node, g, local, roots)

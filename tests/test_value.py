@@ -222,14 +222,19 @@ def test_each_operator_is_one_node_of_its_own_op(expr, op, expected, operands) -
             assert p is (x if p.label == "x" else y)
 
 
-def test_parents_are_stable_and_constants_become_leaves() -> None:
+def test_parents_show_a_constant_as_a_new_leaf_and_change_nothing() -> None:
     x = Value(2.0)
     y = x * 3
     first = y.parents
-    assert first is y.parents
     assert first[0] is x and first[1].op == "" and first[1].data == 3.0
+    assert first[1].scope is None and first[1].grad == 0.0
+    second = y.parents
+    assert second[0] is x and second[1] is not first[1]  # made on each read, never kept
+    assert ag.topological_order(y) == [x, y]  # the constant is no node of the graph
     y.backward()
-    assert x.grad == 3.0 and first[1].grad == 2.0  # a materialised constant takes part like a leaf
+    assert x.grad == 3.0
+    # Constants are not differentiated: read before or after backward, a constant shows 0.
+    assert first[1].grad == 0.0 and y.parents[1].grad == 0.0
 
 
 def test_numpy_scalar_on_the_left() -> None:
@@ -428,7 +433,7 @@ def test_dot_names_bad_operands() -> None:
     with pytest.raises(TypeError, match="sequences of weights and inputs, got float"):
         ag.dot([Value(1.0)], 2.0)  # type: ignore[arg-type]
     # Through apply, a None is no more a bias than it is any other operand.
-    with pytest.raises(TypeError, match=r"dot\(\) bias needs .*, got NoneType"):
+    with pytest.raises(TypeError, match=r"dot\(\) operand 2 needs .*, got NoneType"):
         ag.apply("dot", Value(1.0), Value(2.0), None)
 
 

@@ -566,9 +566,8 @@ def test_a_scene_is_read_only_so_it_can_be_written_again() -> None:
     assert scene.graph.nodes[scene.highlight] is w[0]
 
 
-def test_viz_reads_no_private_attribute_but_the_refusal_counts_operands() -> None:
-    # The drawing reads data, grad, label, op, parents and scope. The one exception counts a
-    # graph it refuses without reading `parents`, which would add constant leaves to it.
+def test_viz_reads_no_private_attribute() -> None:
+    # The drawing reads data, grad, label, op, rule, parents and scope, as a user could.
     import ast
     from pathlib import Path as P
 
@@ -582,7 +581,7 @@ def test_viz_reads_no_private_attribute_but_the_refusal_counts_operands() -> Non
                 and ast.unparse(node.value) != "self"
             ):
                 private.append((path.name, ast.unparse(node)))
-    assert private == [("walk.py", "v._args")]
+    assert private == []
 
 
 def test_a_node_is_named_alike_in_explain_the_legend_and_anomaly_reports() -> None:

@@ -162,6 +162,7 @@ def replay(scene: Scene, root: Value) -> tuple[list[Value], list[list[Contributi
     """
     g = scene.graph
     order = reverse_topological_order(root)  # the order backward() walks
+    in_order = set(order)  # not the constants, which `parents` shows as leaves of their own
     grads = [0.0] * len(g)
     grads[g.index[root]] = 1.0
     dot = OPS["dot"]
@@ -176,6 +177,8 @@ def replay(scene: Scene, root: Value) -> tuple[list[Value], list[list[Contributi
             # A dot adds its contributions pair by pair, as backward does (ops.dot_order).
             for j in dot_order(len(ps)) if v.rule is dot else range(len(ps)):
                 p = ps[j]
+                if g.nodes[p] not in in_order:
+                    continue  # a constant: backward differentiates no constant
                 amount = grads[i] * local[j]
                 grads[p] += amount
                 made.append(Contribution(i, j, p, grads[i], local[j], amount, grads[p]))

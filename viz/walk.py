@@ -1,9 +1,9 @@
 """A read-only view of a computation graph, built from public attributes only.
 
 The visualiser never touches engine internals: it reads `data`, `grad`, `label`, `op`,
-`rule`, `parents` and `scope`, as a user could. The one exception is `count_nodes`, which must not
-change the graph it refuses to draw (see there). Every walk is iterative and keys on identity, so a
-graph of a million nodes needs no deeper Python stack than a graph of three.
+`rule`, `parents` and `scope`, as a user could; reading them changes nothing. Every walk is
+iterative and keys on identity, so a graph of a million nodes needs no deeper Python stack than a
+graph of three.
 """
 
 from __future__ import annotations
@@ -80,11 +80,8 @@ def as_roots(roots: Value | Iterable[Value]) -> list[Value]:
 def count_nodes(roots: list[Value], limit: int) -> int:
     """How many nodes `walk(roots)` returns, counted only up to limit + 1: enough to refuse.
 
-    Reading `parents` turns each constant operand (a float kept in `_args`) into a new leaf
-    Value attached to the graph, so a refusal that read it would grow the user's graph. This
-    count reads `_args` instead and counts each float slot as the one leaf it is drawn as. It
-    stops as soon as the count passes `limit`, so refusing a huge graph costs no more than
-    counting `limit` nodes.
+    It stops as soon as the count passes `limit`, so refusing a huge graph costs no more than
+    counting `limit` nodes. Each constant is counted as the leaf `parents` shows it as.
     """
     seen: set[Value] = set()
     stack = list(roots)
@@ -95,11 +92,7 @@ def count_nodes(roots: list[Value], limit: int) -> int:
             continue
         seen.add(v)
         count += 1
-        for a in v._args:
-            if type(a) is float:
-                count += 1
-            elif a not in seen:
-                stack.append(a)
+        stack.extend(p for p in v.parents if p not in seen)
     return count
 
 

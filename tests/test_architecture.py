@@ -1,0 +1,218 @@
+"""The shape of the code: autograd's imports point one way, and reading a graph never writes it."""
+
+from __future__ import annotations
+
+import ast
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import autograd as ag
+from autograd import GradcheckError, Value
+from viz import draw_graph
+from viz.dot import to_dot
+from viz.scene import GraphTooLarge
+
+AUTOGRAD = Path(ag.__file__).parent
+
+# Packages autograd may import only inside a function or a try block, because a user need not have
+# them: autograd.testing's strategies need hypothesis, `import autograd` does not.
+OPTIONAL_DEPENDENCIES = {"hypothesis"}
+
+
+def _type_checking_only(tree: ast.Module) -> set[ast.AST]:
+    """The import statements under `if TYPE_CHECKING:`, which never run."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            found.update(n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom))
+    return found
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The top-level names an import statement loads: `.graph` -> "autograd.graph", `numpy` -> "numpy"."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if node.level == 0:
+        return [node.module or ""]
+    if node.module:
+        return [f"autograd.{node.module}"]
+    return [f"autograd.{alias.name}" for alias in node.names]  # from . import graph
+
+
+def import_graph() -> dict[str, set[str]]:
+    """For each module of autograd/, the modules of autograd/ it imports when it runs."""
+    modules = {p.stem for p in AUTOGRAD.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in AUTOGRAD.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        skip = _type_checking_only(tree)
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom) and node not in skip:
+                for name in _imported(node):
+                    parts = name.split(".")
+                    if parts[0] == "autograd" and len(parts) > 1 and parts[1] in modules:
+                        deps.add(parts[1])
+        graph[path.stem] = deps - {path.stem}
+    return graph
+
+
+def floors(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The modules by floor: floor 0 imports none of the others, floor k only floors below k."""
+    placed: dict[str, int] = {}
+    result: list[list[str]] = []
+    while len(placed) < len(graph):
+        floor = sorted(m for m in graph if m not in placed and graph[m] <= set(placed))
+        if not floor:
+            cycle = sorted(m for m in graph if m not in placed)
+            raise AssertionError(f"these modules import each other in a circle: {cycle}")
+        for m in floor:
+            placed[m] = len(result)
+        result.append(floor)
+    return result
+
+
+def test_autograd_imports_point_one_way() -> None:
+    levels = floors(import_graph())
+    floor = {m: k for k, ms in enumerate(levels) for m in ms}
+    # The core path a learner reads, each module resting on the ones before it.
+    assert floor["context"] == floor["ops"] == 0
+    assert floor["ops"] < floor["fast"] < floor["graph"] < floor["value"]
+    assert floor["graph"] < floor["anomaly"] < floor["value"]
+    assert levels[-1] == ["__init__"]
+
+
+def test_the_floors_find_a_circle() -> None:
+    # The check above can fail: a circle has no floor.
+    with pytest.raises(AssertionError, match=r"circle: \['graph', 'value'\]"):
+        floors({"ops": set(), "graph": {"ops", "value"}, "value": {"graph"}})
+
+
+def _local_imports(tree: ast.Module) -> list[tuple[str, str]]:
+    """(function, imported name) for every import inside a function body."""
+    found = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found += [(fn.name, name) for name in _imported(node)]
+    return found
+
+
+def test_autograd_imports_inside_functions_only_optional_dependencies() -> None:
+    offenders = []
+    for path in sorted(AUTOGRAD.glob("*.py")):
+        for fn, name in _local_imports(ast.parse(path.read_text())):
+            if name.split(".")[0] not in OPTIONAL_DEPENDENCIES:
+                offenders.append(f"{path.name}:{fn} imports {name}")
+    assert offenders == []
+    # The check can fail: a function-local import of a sibling module is found.
+    sample = ast.parse("def f():\n    from .graph import backward\n    import numpy\n")
+    assert _local_imports(sample) == [("f", "autograd.graph"), ("f", "numpy")]
+
+
+def test_autograd_imports_neither_nn_nor_viz_nor_graphviz() -> None:
+    offenders = []
+    for path in sorted(AUTOGRAD.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for name in _imported(node):
+                    if name.split(".")[0] in {"nn", "viz", "graphviz"}:
+                        offenders.append(f"{path.name} imports {name}")
+    assert offenders == []
+
+
+# ---- reading a graph never writes it --------------------------------------------------------
+
+
+def _graph() -> tuple[Value, list[Value]]:
+    """A neuron with constants in every kind of slot: binary ops, a power, a dot and a sum."""
+    x, w, b = Value(0.5, "x"), Value(-1.5, "w"), Value(0.25, "b")
+    z = ag.dot([w, 2.0], [x, 3.0], b)  # constants as a weight and as an input
+    h = (z * 0.5 + 1.0).tanh() ** 2 - 3.0 * x
+    y = ag.sum([h, 0.75, x.exp() / 4.0])
+    y.label = "y"
+    return y, [x, w, b]
+
+
+def _bits(x: Any) -> Any:
+    return struct.pack("<d", x) if type(x) is float else x
+
+
+def _snapshot(root: Value) -> list[tuple[Value, tuple[Any, ...], Any]]:
+    """Every node, in order, with its inputs (by identity; constants by their bits) and its grad."""
+    return [
+        (v, tuple(_bits(a) for a in v._inputs), _bits(v.grad)) for v in ag.topological_order(root)
+    ]
+
+
+def _same(a: list[tuple[Value, tuple[Any, ...], Any]], b: list[tuple[Value, Any, Any]]) -> bool:
+    return len(a) == len(b) and all(
+        u is v and len(ia) == len(ib) and all(p is q or p == q for p, q in zip(ia, ib)) and ga == gb
+        for (u, ia, ga), (v, ib, gb) in zip(a, b)
+    )
+
+
+def _inspect(y: Value, leaves: list[Value]) -> None:
+    """Everything that reads a graph: drawings, a refused drawing, explain and gradient checks."""
+    x = leaves[0]
+    to_dot(y)
+    draw_graph(y, highlight=x)
+    with pytest.raises(GraphTooLarge):
+        to_dot(y, max_nodes=3)
+    str(ag.explain(y, x))
+    ag.explain(y, leaves[1])._repr_markdown_()
+    [p.parents for p in ag.topological_order(y)]
+    [p._prev for p in ag.topological_order(y)]
+    # gradcheck walks y's graph for kinks when f's result depends on it.
+    assert ag.gradcheck(lambda t: y * t, [2.0])
+    ag.gradcheck_report(lambda t: (y * t).relu(), [2.0])
+    wrong = ag.defop("wrong_square", lambda a: a * a, lambda out, a: 3.0 * a)
+    try:
+        with pytest.raises(GradcheckError):
+            ag.gradcheck(lambda t: wrong(y * t), [2.0])
+    finally:
+        ag.unregister("wrong_square")  # random graphs of the table must not draw it
+
+
+@pytest.mark.parametrize("when", ["before backward", "after backward"])
+def test_drawing_explaining_and_gradchecking_leave_the_graph_and_the_next_backward_unchanged(
+    when: str,
+) -> None:
+    y, leaves = _graph()
+    twin, twin_leaves = _graph()  # never inspected
+    if when == "after backward":
+        y.backward()
+        twin.backward()
+    before = _snapshot(y)
+    _inspect(y, leaves)
+    assert _same(_snapshot(y), before)
+    # The next backward does the same work and gives the same numbers as on the twin.
+    y.backward()
+    twin.backward()
+    assert len(ag.topological_order(y)) == len(ag.topological_order(twin)) == 13
+    assert [v.grad for v in ag.topological_order(y)] == [v.grad for v in ag.topological_order(twin)]
+
+
+def test_a_constant_is_drawn_alike_whether_the_graph_was_read_before_backward_or_not() -> None:
+    inspected, leaves = _graph()
+    _inspect(inspected, leaves)
+    plain, _ = _graph()
+    inspected.backward()
+    plain.backward()
+    assert to_dot(inspected) == to_dot(plain)
+    assert "data 0.75</TD></TR><TR><TD>grad 0<" in to_dot(plain)  # the constant of the sum
+
+
+def test_the_snapshot_sees_a_change() -> None:
+    # The comparison above can fail: an extra operand or a changed grad is seen.
+    y, leaves = _graph()
+    before = _snapshot(y)
+    leaves[0].grad = 1.0
+    assert not _same(_snapshot(y), before)
+    leaves[0].grad = 0.0
+    y._a = (*y._inputs, Value(1.0))
+    assert not _same(_snapshot(y), before)
