@@ -6,6 +6,7 @@ import importlib
 import math
 import pathlib
 import re
+import struct
 
 import numpy as np
 import pytest
@@ -62,6 +63,38 @@ def test_draw_dot_is_draw_graph() -> None:
     from viz import draw_dot
 
     assert draw_dot is viz.draw_graph
+
+
+def test_micrograds_draw_dot_call_sets_the_format_written_and_the_direction(
+    tmp_path: pathlib.Path,
+) -> None:
+    from viz import draw_dot
+
+    x = ag.Value(1.0, "x")
+    y = ((x * 2 + 1).relu() * 0.3).tanh()  # a chain: wide left to right, tall top to bottom
+    y.backward()
+    sizes = {}
+    for rankdir in ("LR", "TB"):
+        g = draw_dot(y, format="png", rankdir=rankdir)  # micrograd's keywords
+        assert g.format == "png"
+        # the real dot writes the file, as for micrograd's users
+        written = pathlib.Path(g.render(tmp_path / rankdir))
+        png = written.read_bytes()
+        assert written.suffix == ".png" and png.startswith(b"\x89PNG\r\n\x1a\n")
+        sizes[rankdir] = struct.unpack(">II", png[16:24])  # the IHDR chunk: width, height
+    (w, h), (w2, h2) = sizes["LR"], sizes["TB"]
+    assert w > 2 * h and h2 > h and w2 < w, sizes
+
+
+@pytest.mark.parametrize("bad", ["jpgg", 3, ["png"]])
+def test_draw_graph_names_a_format_graphviz_cannot_write(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"draw_graph\(\): format must be one of Graphviz's"):
+        viz.draw_graph(ag.Value(1.0), format=bad)
+
+
+def test_render_points_format_to_its_formats_option() -> None:
+    with pytest.raises(TypeError, match=r"render\(\) takes formats= .*formats=\('png',\)"):
+        viz.render(ag.Value(1.0), "unused", format="png")
 
 
 # ---- constants: HIPS autograd gives 0 for a function that does not depend on its input ----

@@ -31,7 +31,9 @@ READABLE_DPI = 96
 MAX_DPI = 600
 
 
-def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digraph:
+def draw_graph(
+    root: Value | Iterable[Value], *, format: str = "svg", **options: Any
+) -> graphviz.Digraph:
     """The computation graph that ends at `root`, as a `graphviz.Digraph`.
 
     Each Value is a box with its label, data and grad (= d root / d value after
@@ -70,10 +72,20 @@ def draw_graph(root: Value | Iterable[Value], **options: Any) -> graphviz.Digrap
                           inf or nan was made, and its path from the root, in orange. For a
                           forward error draw err.inputs, the graph that led into the op.
 
+    `format` is the Digraph's own output format, the one its `.render(path)` writes (any of
+    Graphviz's, e.g. "png"); Jupyter shows the drawing as SVG whatever it is. With `rankdir`,
+    this gives micrograd's call `draw_dot(root, format="svg", rankdir="LR")` its meaning.
+
     The options are checked before the graph is walked (`viz.options.DrawOptions`): a bad one
     raises a TypeError or ValueError that names draw_graph() and the option.
     """
-    return _digraph(root, DrawOptions.parse("draw_graph", options))
+    if not isinstance(format, str) or format not in graphviz.FORMATS:
+        shown = ", ".join(f for f in FORMATS) + ", jpg, gif, ..."
+        raise ValueError(
+            f"draw_graph(): format must be one of Graphviz's output formats ({shown}), "
+            f"got {format!r}"
+        )
+    return _digraph(root, DrawOptions.parse("draw_graph", options), format)
 
 
 def render(
@@ -94,6 +106,11 @@ def render(
         raise TypeError(f"render() needs a number as dpi, got {type(dpi).__name__}")
     if not 1 <= dpi <= MAX_DPI:  # also False for nan
         raise ValueError(f"render() needs a dpi from 1 to {MAX_DPI}, got {dpi!r}")
+    if "format" in options:
+        raise TypeError(
+            f"render() takes formats= (some of {', '.join(FORMATS)}), e.g. "
+            f"formats=({options['format']!r},), not format="
+        )
     if isinstance(formats, str):
         formats = (formats,)
     for f in formats:
@@ -153,5 +170,7 @@ def png_resolution(svg: bytes, dpi: float) -> float:
     )
 
 
-def _digraph(root: Value | Iterable[Value], options: DrawOptions) -> graphviz.Digraph:
-    return graphviz.Digraph(GRAPH_NAME, body=dot_lines(root, options), format="svg")
+def _digraph(
+    root: Value | Iterable[Value], options: DrawOptions, format: str = "svg"
+) -> graphviz.Digraph:
+    return graphviz.Digraph(GRAPH_NAME, body=dot_lines(root, options), format=format)
