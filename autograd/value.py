@@ -133,15 +133,26 @@ class Value:
     _b: Any
 
     def __init__(
-        self, data: Any, label: str = "", _rule: Op | None = None, _a: Any = None, _b: Any = None
+        self,
+        data: Any,
+        label: str = "",
+        _rule: Op | None = None,
+        _a: Any = None,
+        _b: Any = None,
+        _children: Any = None,
+        _op: Any = None,
     ) -> None:
         # Users pass data and label; the engine also passes the op and inputs of a new node.
         # Every node goes through here because a plain constructor call is CPython's fastest way
-        # to make an object, so validation is kept to two type tests.
+        # to make an object, so validation is kept to three cheap tests. `_children` and `_op`
+        # exist only so that micrograd's keyword call Value(x, _children=(a, b), _op='+') gets
+        # its message; both are None otherwise, so one identity test covers the two.
         if type(data) is not float:
             data = real(data, "Value()")
         if type(label) is not str:
             raise _label_error(label)
+        if _children is not _op:
+            raise _micrograd_constructor()
         self.data = data
         self.grad = 0.0
         self.label = label
@@ -477,12 +488,16 @@ def _compare(f: Any, sym: str, a: Value, b: Any) -> Any:
 
 def _label_error(label: Any) -> TypeError:
     if isinstance(label, (tuple, list, set, frozenset)):
-        return TypeError(
-            "Value(data, children, op) is micrograd's constructor; chainrule's ops record their "
-            "operands themselves: write a + b, or ag.apply(op, a, b), and add a new op with "
-            "ag.defop. Value(data, label) takes a str label"
-        )
+        return _micrograd_constructor()
     return TypeError(f"Value() label must be a str, got {type(label).__name__}")
+
+
+def _micrograd_constructor() -> TypeError:
+    return TypeError(
+        "Value(data, children, op) is micrograd's constructor; chainrule's ops record their "
+        "operands themselves: write a + b, or ag.apply(op, a, b), and add a new op with "
+        "ag.defop. Value(data, label) takes a str label"
+    )
 
 
 def _object_array(v: Value) -> np.ndarray:

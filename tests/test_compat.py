@@ -89,7 +89,7 @@ def test_micrograds_draw_dot_call_sets_the_format_written_and_the_direction(
 @pytest.mark.parametrize("bad", ["jpgg", 3, ["png"]])
 def test_draw_graph_names_a_format_graphviz_cannot_write(bad: object) -> None:
     with pytest.raises(ValueError, match=r"draw_graph\(\): format must be one of Graphviz's"):
-        viz.draw_graph(ag.Value(1.0), format=bad)
+        viz.draw_graph(ag.Value(1.0), format=bad)  # type: ignore[arg-type]
 
 
 def test_render_points_format_to_its_formats_option() -> None:
@@ -235,8 +235,28 @@ def test_micrograds_constructor_with_children_names_our_way() -> None:
     a, b = ag.Value(1.0), ag.Value(2.0)
     with pytest.raises(TypeError, match=r"Value\(data, children, op\) is micrograd's constructor"):
         ag.Value(3.0, (a, b), "+")  # type: ignore[arg-type]
+    for keywords in ({"_children": (a, b), "_op": "+"}, {"_children": ()}, {"_op": "*"}):
+        with pytest.raises(TypeError, match=r"micrograd's constructor; .* write a \+ b"):
+            ag.Value(3.0, **keywords)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"Value\(\) label must be a str, got int"):
         ag.Value(3.0, 7)  # type: ignore[arg-type]
+
+
+def test_import_autograd_numpy_says_to_use_numpy_on_arrays_of_values() -> None:
+    hint = (
+        r"autograd.numpy is HIPS autograd's wrapped numpy; chainrule has none.*import numpy as np"
+    )
+    for statement in ("import autograd.numpy as np", "from autograd import numpy"):
+        with pytest.raises(ImportError, match=hint):
+            exec(statement, {})
+    # what the message promises: numpy's functions on an array of Values stay in the graph
+    a = np.array([ag.Value(1.0), ag.Value(2.0)])
+    y = np.sum(np.tanh(a) * np.exp(a)) + a @ np.array([3.0, 4.0])
+    y.backward()
+    expected = [
+        (1 - math.tanh(x) ** 2 + math.tanh(x)) * math.exp(x) + c for x, c in ((1, 3), (2, 4))
+    ]
+    assert [v.grad for v in a] == pytest.approx(expected, rel=1e-14)  # a few ulp: other order
 
 
 def test_readme_tables_for_micrograd_and_the_book_name_only_things_that_exist() -> None:
