@@ -65,7 +65,7 @@ from .explain import Explanation, explain
 from .explain_render import plural, sum_terms, wrap_factor
 from .graph import topological_order
 from .names import number_text as _num
-from .ops import OPS
+from .ops import OPS, data
 from .value import Value, dot, grad
 
 # Measured, a correct backward stays below 0.6 of these ulps (every class of nn.reference,
@@ -86,6 +86,7 @@ except ImportError:  # numpy < 2
 
 
 def _number(x: Any) -> Any:
+    """A Value's data; anything else (the user's own objects) as it is, for numpy to judge."""
     return x.data if isinstance(x, Value) else x
 
 
@@ -381,14 +382,14 @@ def _scales(order: list[Value]) -> dict[Value, float]:
         operands = v._inputs
         if not operands or s == 0.0:
             continue
-        datas = [a if type(a) is float else a.data for a in operands]
+        datas = list(map(data, operands))
         df = (v.rule or OPS[v.op]).df  # the rule the node was built with
         local = df(v.data, *datas)
         moved = df(v.data * up, *[x * up for x in datas])
         for a, d, m in zip(operands, local, moved):
             if type(a) is float:
                 continue  # a constant
-            d, m = _number(d), _number(m)
+            d, m = data(d), data(m)
             size = abs(d) + abs(m - d) / DELTA
             scale[a] = scale.get(a, 0.0) + s * (size if math.isfinite(size) else abs(d))
     return scale

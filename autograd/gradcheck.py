@@ -35,6 +35,7 @@ import numpy as np
 
 from .anomaly import call_text
 from .context import enable_grad, no_grad
+from .functional import call, fresh_leaves
 from .graph import topological_order
 from .ops import data, kink_points
 from .value import Value, grad, real
@@ -230,19 +231,16 @@ def gradcheck_report(
     rtol: float = 1e-3,
 ) -> GradcheckReport:
     """The numbers gradcheck judges by, without raising: one `Row` per input."""
-    xs, names = _inputs(inputs)
+    args = _inputs(inputs)
+    xs, names = [x.data for x in args], [x.label for x in args]
     eps, atol, rtol = (
         _tolerance("eps", eps, True),
         _tolerance("atol", atol),
         _tolerance("rtol", rtol),
     )
-    if not callable(f):
-        raise TypeError(f"gradcheck needs a callable f, got {type(f).__name__}")
-
     with enable_grad():
-        leaves = [Value(x, label=n) for x, n in zip(xs, names)]
-        out = _call(f, leaves)
-        analytic = [float(g) for g in grad(out, leaves)]
+        out = call(f, args, "gradcheck", constants=False)
+        analytic = [float(g) for g in grad(out, args)]
 
     rows = []
     for i, x in enumerate(xs):
@@ -262,7 +260,7 @@ def gradcheck_report(
 
     # Only a disagreement pays for the kink search and the one-sided slopes.
     disagree = [i for i, r in enumerate(rows) if r.status != "ok"]
-    reachable = kinks_in_reach(out, leaves, eps, disagree)
+    reachable = kinks_in_reach(out, args, eps, disagree)
     for i, r in enumerate(rows):
         if r.status == "ok" or not reachable[i]:
             continue
@@ -303,9 +301,9 @@ def kinks_in_reach(
         op = v._rule
         assert op is not None  # a node with operands has its rule
         args = v._inputs
-        datas = [a if type(a) is float else a.data for a in args]
+        datas = list(map(data, args))
         with no_grad():
-            d = local[v] = [_number(x) for x in op.df(v.data, *datas)]
+            d = local[v] = list(map(data, op.df(v.data, *datas)))
         b = 0.0
         for a, dj in zip(args, d):
             ba = 0.0 if type(a) is float else bound.get(a, 0.0)
@@ -379,28 +377,15 @@ def describe(v: Value) -> str:
 # ---- helpers ----
 
 
-def _inputs(inputs: Any) -> tuple[list[float], list[str]]:
-    """The inputs' numbers and names (a Value's label, else x0, x1, ...)."""
+def _inputs(inputs: Any) -> list[Value]:
+    """Fresh leaves for the inputs, labelled like them (else x0, x1, ...); one number needs no list."""
     if isinstance(inputs, (Value, numbers.Number, np.generic)):  # one number: `real` judges it
         inputs = [inputs]
-    elif isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
-        raise TypeError(
-            f"gradcheck inputs must be a list of numbers or Values, got {type(inputs).__name__}"
-        )
-    xs: list[float] = []
-    names: list[str] = []
-    for i, x in enumerate(inputs):
-        if isinstance(x, Value):
-            xs.append(x.data)
-            names.append(x.label or f"x{i}")
-        else:
-            xs.append(real(x, f"gradcheck input {i}"))
-            names.append(f"x{i}")
-        if not math.isfinite(xs[-1]):
-            raise ValueError(f"gradcheck input {names[-1]} is {xs[-1]!r}; inputs must be finite")
-    if not xs:
-        raise ValueError("gradcheck needs at least one input")
-    return xs, names
+    args = fresh_leaves(inputs, "gradcheck")
+    for x in args:
+        if not math.isfinite(x.data):
+            raise ValueError(f"gradcheck input {x.label} is {x.data!r}; inputs must be finite")
+    return args
 
 
 def _tolerance(name: str, x: Any, positive: bool = False) -> float:
@@ -411,13 +396,6 @@ def _tolerance(name: str, x: Any, positive: bool = False) -> float:
     return value
 
 
-def _call(f: Callable[..., Value], args: list[Value]) -> Value:
-    out = f(*args)
-    if not isinstance(out, Value):
-        raise TypeError(f"gradcheck needs f to return a Value, got {type(out).__name__}")
-    return out
-
-
 def _evaluate(f: Callable[..., Value], xs: list[float], i: int, xi: float) -> float:
     """f at xs with input i replaced by xi, on fresh plain Values.
 
@@ -426,14 +404,10 @@ def _evaluate(f: Callable[..., Value], xs: list[float], i: int, xi: float) -> fl
     graph is dropped as soon as the number is read.
     """
     with enable_grad():
-        args = [Value(xi if j == i else x) for j, x in enumerate(xs)]
-        return _call(f, args).data
+        args = fresh_leaves([xi if j == i else x for j, x in enumerate(xs)], "gradcheck")
+        return call(f, args, "gradcheck", constants=False).data
 
 
 def _slope(rise: float, run: float) -> float:
     """rise / run, or nan when rounding left no step on this side (x - eps == x at large x)."""
     return rise / run if run else math.nan
-
-
-def _number(d: Any) -> float:
-    return d.data if isinstance(d, Value) else float(d)

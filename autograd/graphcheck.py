@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from .context import no_grad
 from .graph import topological_order
-from .ops import kink_points
+from .ops import data, kink_points
 from .value import Value, grad
 
 # Every node re-runs the ops downstream of it twice: a chain of n nodes costs about n^2 op
@@ -111,15 +111,15 @@ def check_graph(
     operands = [v.parents for v in order]  # read once: each read makes new constant leaves
     index = {v: i for i, v in enumerate(order)}
     args = [tuple(index.get(a, -1) for a in ps) for ps in operands]
-    data = [v.data for v in order]
-    analytic = [_number(g) for g in grad(root, order)]
+    values = [v.data for v in order]
+    analytic = [data(g) for g in grad(root, order)]
 
     nodes: dict[Value, NodeCheck] = {}
     for i, v in enumerate(order):
-        x = data[i]
+        x = values[i]
         step = _step(x, eps)
-        plus, hit_plus = _rerun(order, operands, args, data, i, x + step)
-        minus, hit_minus = _rerun(order, operands, args, data, i, x - step)
+        plus, hit_plus = _rerun(order, operands, args, values, i, x + step)
+        minus, hit_minus = _rerun(order, operands, args, values, i, x - step)
         numeric = (plus - minus) / ((x + step) - (x - step))
         allowed = atol + rtol * abs(numeric)
         status = _status(analytic[i], numeric, allowed, hit_plus or hit_minus)
@@ -133,7 +133,7 @@ def check_graph(
         assert rule is not None  # a node with operands has its rule
         xs = [a.data for a in ps]
         with no_grad():
-            local = [_number(d) for d in rule.df(v.data, *xs)]
+            local = [data(d) for d in rule.df(v.data, *xs)]
         kinks = kink_points(rule, xs)
         for j, a in enumerate(ps):
             step = _step(xs[j], eps)
@@ -196,7 +196,3 @@ def _status(analytic: float, numeric: float, allowed: float, near_kink: bool) ->
 def _same(a: float, b: float) -> bool:
     """Equal, or both nan: a nan gradient that the difference also finds is not a wrong rule."""
     return a == b or (math.isnan(a) and math.isnan(b))
-
-
-def _number(d: object) -> float:
-    return d.data if isinstance(d, Value) else float(d)  # type: ignore[arg-type]

@@ -257,7 +257,10 @@ def data(a: Scalar) -> float:
         return a
     if isinstance(a, (numbers.Real, np.bool_)):
         return float(a)  # an int, a bool or a numpy scalar
-    return a.data  # type: ignore[no-any-return]  # a Value
+    try:
+        return a.data  # type: ignore[no-any-return]  # a Value
+    except AttributeError:
+        raise TypeError(f"expected a number or a Value, got {type(a).__name__}") from None
 
 
 # ---- the table ----

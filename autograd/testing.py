@@ -41,6 +41,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     ) from e
 
 from .context import enable_grad, no_grad
+from .functional import call, fresh_leaves
 from .gradcheck import gradcheck
 from .ops import MARGIN, OPS, Op, data
 from .value import Value, apply
@@ -342,13 +343,12 @@ def assert_gradients_match(
     (a few ulp of |f| divided by eps), which matters once |f| is large. `reference` (by default
     an `Expression`'s `floats`) computes f on plain floats; f's value must match it to 1e-12.
     """
-    xs = [x.data if isinstance(x, Value) else float(x) for x in inputs]
+    args = fresh_leaves(inputs, "assert_gradients_match()")
+    xs = [x.data for x in args]
     # Recording stays on: a function that differentiates inside (grad(..., create_graph=True))
     # needs its graph, and would return 0 under no_grad(), as gradcheck's own evaluations know.
     with enable_grad():
-        y = f(*[Value(x) for x in xs])
-    if not isinstance(y, Value):
-        raise TypeError(f"f must return a Value, got {type(y).__name__}")
+        y = call(f, args, "assert_gradients_match()", constants=False)
     if reference is None and isinstance(f, Expression):
         reference = f.floats
     if reference is not None:

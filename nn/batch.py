@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Value
+from autograd.ops import data
 from autograd.value import real, refusal
 
 Batch = list[list[Any]]  # rows of Values (or floats, for constants fed into a first layer)
@@ -132,16 +133,10 @@ def _data(v: Any) -> float:
     return v if type(v) is float else _entry(v, "data_array()", "an entry")
 
 
-def grad_number(v: Value) -> float:
-    """v.grad as a float: after backward(create_graph=True) a grad is itself a Value."""
-    g = v.grad
-    return g.data if type(g) is Value else float(g)
-
-
 def _grad(v: Any) -> float:
     if type(v) is not Value:
         raise TypeError(f"only Values have gradients, got {type(v).__name__}")
-    return grad_number(v)
+    return data(v.grad)  # a Value after backward(create_graph=True)
 
 
 def _map_nested(x: Any, f: Any) -> Any:

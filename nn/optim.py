@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple
 
 from autograd import Value
+from autograd.ops import data
 
-from .batch import grad_number
 from .module import Module, unique
 
 
@@ -109,7 +109,7 @@ class Optimizer:
         # lr_t = lr / (1 + decay * t), written as the book writes it. Computed at every step,
         # with or without decay, so that a new `learning_rate` always takes effect.
         lr = self.learning_rate * (1.0 / (1.0 + self.decay * self.iterations))
-        grads = [grad_number(p) for p in self.params]
+        grads = [data(p.grad) for p in self.params]  # a Value after create_graph
         new_data, new_state = self._updates(lr, grads)
         # Nothing above wrote anything; from here on only assignments remain.
         for p, x in zip(self.params, new_data):

@@ -82,7 +82,8 @@ def test_autograd_imports_point_one_way() -> None:
     assert floor["context"] == floor["ops"] == 0
     assert floor["ops"] < floor["fast"] < floor["graph"] < floor["value"]
     assert floor["graph"] < floor["anomaly"] < floor["value"]
-    assert levels[-1] == ["__init__"]
+    # The package sits on top; so may autograd.testing, which it does not import (hypothesis).
+    assert set(levels[-1]) <= {"__init__", "testing"} and "__init__" in levels[-1]
 
 
 def test_the_floors_find_a_circle() -> None:

@@ -364,7 +364,7 @@ def test_works_inside_no_grad() -> None:
         (lambda x: x, [[1.0]], {}, TypeError, "needs a real number, got list"),
         (lambda x: x, [1.0], {"eps": 0.0}, ValueError, "eps must be a finite number > 0"),
         (lambda x: x, [1.0], {"rtol": -1.0}, ValueError, "rtol must be"),
-        (lambda x: 2.0, [1.0], {}, TypeError, "f to return a Value, got float"),
+        (lambda x: 2.0, [1.0], {}, TypeError, "gradcheck: f must return a Value, got float"),
         ("f", [1.0], {}, TypeError, "callable f, got str"),
     ],
 )

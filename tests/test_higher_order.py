@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -300,6 +301,42 @@ def test_hessian_leaves_value_inputs_alone() -> None:
     h = hessian(lambda x: x.exp() * x, [a])  # (x e^x)'' = (x + 2) e^x
     assert h[0, 0] == pytest.approx(2.5 * math.exp(0.5), rel=1e-14)
     assert (a.grad, a.op) == (0.0, "")
+
+
+def test_every_entry_point_runs_f_on_fresh_leaves_labelled_like_its_inputs() -> None:
+    # derivative, hessian, gradient, gradcheck and assert_gradients_match share one helper.
+    from autograd.testing import assert_gradients_match
+
+    a, seen = Value(0.5, "a"), []
+
+    def f(x: Value, y: Value) -> Value:
+        seen.append((x.label, y.label, x is a, x.op))
+        return x * y
+
+    first = []  # each entry point's first call of f: the gradient taken on the graph
+    for run in [
+        lambda: hessian(f, [a, 3]),
+        lambda: gradient(f, [a, 3]),
+        lambda: ag.gradcheck(f, [a, 3]),  # its central differences then run on plain numbers
+        lambda: assert_gradients_match(f, [a, 3]),
+        lambda: derivative(lambda x: f(x, Value(3.0, "x1")), a),
+    ]:
+        seen.clear()
+        run()
+        first.append(seen[0])
+    assert first == [("a", "x1", False, "")] * 5
+    assert (a.grad, a.op) == (0.0, "")
+    for call, who in [
+        (lambda g: hessian(g, [1.0]), "hessian()"),
+        (lambda g: ag.gradcheck(g, [1.0]), "gradcheck"),
+        (lambda g: assert_gradients_match(g, [1.0]), "assert_gradients_match()"),
+    ]:
+        with pytest.raises(TypeError, match=rf"^{re.escape(who)} needs a callable f, got str"):
+            call("f")
+    # A plain number returned is a constant for derivatives, and refused by the checks.
+    assert derivative(lambda x: 2.5, 1.0) == 0.0
+    with pytest.raises(TypeError, match=r"^gradcheck: f must return a Value, got float"):
+        ag.gradcheck(lambda x: 2.5, [1.0])
 
 
 def test_bad_arguments_are_named() -> None:

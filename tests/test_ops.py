@@ -25,7 +25,7 @@ from strategies import BUILT_IN_OPS, op_inputs
 
 import autograd as ag
 from autograd import Value
-from autograd.ops import BUILT_IN, OPS, array_rules
+from autograd.ops import BUILT_IN, OPS, array_rules, data
 
 # Per op: its forward in numpy, and d f / d x_i by hand. Independent of autograd/ops.py on purpose.
 Oracle = tuple[Callable[..., float], Callable[..., tuple[float, ...]]]
@@ -189,6 +189,27 @@ def test_array_form_gives_the_scalar_rules_numbers_inside_the_domain(name: str) 
         _check_array_form(name, [xs, tuple(-x for x in xs), tuple(2.0 * x for x in xs)])
 
     check()
+
+
+# ---- the helpers the rules share ----
+
+
+def test_data_is_the_number_in_a_float_or_a_value() -> None:
+    x = Value(2.5)
+    cases = [
+        (x, 2.5),
+        (1.5, 1.5),
+        (3, 3.0),
+        (True, 1.0),
+        (np.float32(0.5), 0.5),
+        (np.bool_(1), 1.0),
+    ]
+    for x, number in cases:
+        got = data(x)
+        assert type(got) is float and got == number, x
+    assert math.isnan(data(Value(math.nan))) and data(-0.0).hex() == "-0x0.0p+0"
+    with pytest.raises(TypeError, match="expected a number or a Value, got str"):
+        data("2.5")
 
 
 # ---- clip: a built-in op ----

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from autograd import Scope, Value
+from autograd.ops import data
 
 from .legend import legend
 from .marks import NO_MARKS, Marks
@@ -30,7 +31,6 @@ from .options import DEFAULT_MAX_NODES, DrawOptions
 from .overlay import overlay
 from .scene import GraphTooLarge, Group, Scene, build_scene, cluster_title
 from .style import GROUP_FILL, HIGHLIGHT, MUTED, OP_FILL, ZERO, html_text
-from .walk import as_float
 
 __all__ = ["DEFAULT_MAX_NODES", "GRAPH_NAME", "GraphTooLarge", "dot_lines", "to_dot", "write"]
 
@@ -158,7 +158,7 @@ class _Writer:
 
     def _grad(self, i: int) -> float:
         grads = self.marks.grads
-        return as_float(self.g.nodes[i].grad) if grads is None else grads[i]
+        return data(self.g.nodes[i].grad) if grads is None else grads[i]
 
     def _unit(self, i: int) -> str:
         """The DOT id that stands for node i: its own box, or the summary it is folded into."""

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 
 from autograd import explain
 from autograd.names import count_text, node_name
+from autograd.ops import data
 
 from .options import DrawOptions
 from .scene import Scene
 from .style import HIGHLIGHT, MUTED, NEGATIVE, NOT_A_NUMBER, POSITIVE, ZERO, GradScale, html_text
-from .walk import Graph, as_float
+from .walk import Graph
 
 # Up to this many root-to-highlight paths are written out factor by factor in the legend;
 # more are summed up in one line (the count and the total).
@@ -97,7 +98,7 @@ def _swatches(scene: Scene, options: DrawOptions, scale: GradScale) -> str:
     )
     extra = ""
     g = scene.graph
-    if any(math.isnan(as_float(g.nodes[i].grad)) for i in range(len(g)) if scene.shown[i]):
+    if any(math.isnan(data(g.nodes[i].grad)) for i in range(len(g)) if scene.shown[i]):
         extra = (
             f'<TR><TD BGCOLOR="{NOT_A_NUMBER}" BORDER="1" COLOR="#bdbdbd">nan</TD>'
             '<TD ALIGN="LEFT" COLSPAN="8">grad is not a number</TD></TR>'
@@ -140,9 +141,7 @@ def _chains(scene: Scene, options: DrawOptions, highlight: int) -> str:
             rows.extend(f"&#160;&#160;{p}" for p in products)
             rows.append(f"&#160;&#160;total {total}")
     if options.show_grad:
-        rows.append(
-            f"grad shown on {html_text(node_name(t))}: {html_text(number(as_float(t.grad)))}"
-        )
+        rows.append(f"grad shown on {html_text(node_name(t))}: {html_text(number(data(t.grad)))}")
     return _rows(rows)
 
 

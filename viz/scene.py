@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from autograd import Scope, Value
 from autograd.names import node_name
+from autograd.ops import data
 
 from .options import DrawOptions
 from .style import GradScale
-from .walk import Graph, as_float, as_roots, count_nodes, finite_max_abs, reaching, walk
+from .walk import Graph, as_roots, count_nodes, finite_max_abs, reaching, walk
 
 
 class GraphTooLarge(ValueError):
@@ -131,7 +132,7 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
     else:
         shown = [True] * len(g)
     highlighted = reaching(g, highlight) if highlight is not None else None
-    scale = GradScale(finite_max_abs(as_float(g.nodes[i].grad) for i in range(len(g)) if shown[i]))
+    scale = GradScale(finite_max_abs(data(g.nodes[i].grad) for i in range(len(g)) if shown[i]))
     group_of = [-1] * len(g)
     groups: list[Group] = []
     if options.collapse is not None:
@@ -256,7 +257,7 @@ def _summarise(
             b.ops[v.op] += 1
         else:
             b.leaves += 1
-        grad = as_float(v.grad)
+        grad = data(v.grad)
         if highlighted is not None and highlighted[i]:
             b.highlighted = True
         if abs(grad) > b.top_grad:

@@ -38,7 +38,7 @@ from autograd import OPS, AnomalyError, Value, explain, grad, reverse_topologica
 from autograd.explain import Explanation, Factor
 from autograd.graphcheck import GraphCheck, NodeCheck
 from autograd.names import node_name
-from autograd.ops import dot_order
+from autograd.ops import data, dot_order
 
 from .dot import GRAPH_NAME, write
 from .marks import Marks
@@ -183,7 +183,7 @@ def replay(scene: Scene, root: Value) -> tuple[list[Value], list[list[Contributi
                 grads[p] += amount
                 made.append(Contribution(i, j, p, grads[i], local[j], amount, grads[p]))
         steps.append(made)
-    engine = [_number(x) for x in grad(root, g.nodes)]
+    engine = [data(x) for x in grad(root, g.nodes)]
     for v, mine, theirs in zip(g.nodes, grads, engine):
         if _bits(mine) != _bits(theirs):
             raise RuntimeError(
@@ -791,10 +791,6 @@ def tag_svg(raw: str) -> str:
 
 def _template(name: str) -> str:
     return (resources.files("viz") / "page" / name).read_text(encoding="utf-8")
-
-
-def _number(x: object) -> float:
-    return x.data if isinstance(x, Value) else float(x)  # type: ignore[arg-type]
 
 
 def _bits(x: float) -> bytes:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from autograd import Value
+from autograd.ops import data
 
 
 @dataclass
@@ -51,14 +52,7 @@ class Graph:
         if rule is None or not self.parents[i]:
             return None
         local = rule.df(v.data, *[self.nodes[p].data for p in self.parents[i]])
-        return [as_float(d) for d in local]
-
-
-def as_float(x: object) -> float:
-    """A number for display: a Value (as after create_graph=True) shows its data."""
-    if isinstance(x, Value):
-        return x.data
-    return float(x)  # type: ignore[arg-type]
+        return [data(d) for d in local]  # a Value after create_graph shows its data
 
 
 def as_roots(roots: Value | Iterable[Value]) -> list[Value]:
