@@ -2,10 +2,10 @@
 
 `graph.chain_rule` is the reference; this loop computes the same gradients, to the last bit,
 with fewer calls and allocations: a binary or unary node reads its operands from the node's own
-slots and calls its rule on them directly, and a `dot` (a neuron: dozens of operands) applies
-d/dw_k = x_k, d/dx_k = w_k, d/db = 1 without calling its rule at all. Anything else (`sum`, a
-custom op of three or more inputs) takes the reference's steps. Floats only: `create_graph` and
-`detect_anomaly` run the reference.
+slots and calls its rule on them directly; `add` and `mul` (most nodes of any graph) and `dot`
+(a neuron: dozens of operands) apply their derivatives without calling their rule at all.
+Anything else (`sum`, a custom op of three or more inputs) takes the reference's steps. Floats
+only: `create_graph` and `detect_anomaly` run the reference.
 
 Measured gain, backward alone (CPU time, medians of 15 interleaved runs in one process):
 W1's chain 6.0 ms here against 20.3 ms through the reference at 10,000 steps, 57.5 against
@@ -24,7 +24,7 @@ from .ops import OPS, data
 if TYPE_CHECKING:
     from .value import Value
 
-DOT = OPS["dot"]
+ADD, MUL, DOT = OPS["add"], OPS["mul"], OPS["dot"]
 
 
 def backward(root: Value, seed: float) -> list[Value]:
@@ -79,7 +79,17 @@ def chain_rule(order: list[Value]) -> None:
         g = v.grad
         rule = v._rule
         if b is not None:
-            if type(a) is float:
+            if rule is MUL:  # d/da = b, d/db = a: W1 and every written-out neuron
+                if type(a) is not float:
+                    a.grad += g * (b if type(b) is float else b.data)
+                if type(b) is not float:
+                    b.grad += g * (a if type(a) is float else a.data)
+            elif rule is ADD:  # d/da = d/db = 1, and g * 1.0 is g to the bit
+                if type(a) is not float:
+                    a.grad += g
+                if type(b) is not float:
+                    b.grad += g
+            elif type(a) is float:
                 if type(b) is not float:
                     b.grad += g * rule.df(v.data, a, b.data)[1]  # type: ignore[union-attr]
             elif type(b) is float:

@@ -13,10 +13,10 @@ import statistics
 import sys
 import threading
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any
 
 # micrograd's topological sort recurses once per node, so deep graphs need a deep stack.
@@ -25,22 +25,29 @@ BIG_RECURSION_LIMIT = 1_000_000
 
 
 class Clock:
-    """Wall time per named phase, summed over uses; `probe(phase)` runs after each phase ends."""
+    """Wall time per named phase, summed over uses; `probe(phase)` runs after each phase ends.
+
+    `cpu` sums the process's CPU time over all phases: on a shared machine a run longer than the
+    scheduler's time slice also waits for a CPU, which wall time counts and CPU time does not.
+    """
 
     def __init__(self, probe: Callable[[str], None] | None = None) -> None:
         self.times: dict[str, float] = {}
+        self.cpu = 0.0
         self.probe = probe
         self.inside = False  # True during a phase, so that a gc watcher counts only timed pauses
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
         self.inside = True
+        cpu = process_time()
         start = perf_counter()
         try:
             yield
         finally:
             self.inside = False
         self.times[phase] = self.times.get(phase, 0.0) + perf_counter() - start
+        self.cpu += process_time() - cpu
         if self.probe is not None:
             self.probe(phase)
 
@@ -82,11 +89,13 @@ class Timing:
         return s[0] if s else None
 
     def keep(self, clock: Clock, watch: GcWatch) -> None:
-        """Add one run's phases, their total, and the collector's pauses inside them ("gc")."""
+        """Add one run's phases, their total, the collector's pauses inside them ("gc") and the
+        CPU time of the total ("cpu")."""
         for phase, seconds in clock.times.items():
             self.samples.setdefault(phase, []).append(seconds)
         self.samples.setdefault("total", []).append(sum(clock.times.values()))
         self.samples.setdefault("gc", []).append(watch.seconds)
+        self.samples.setdefault("cpu", []).append(clock.cpu)
 
     @property
     def repeats(self) -> int:
@@ -218,6 +227,22 @@ def _attempt(contender: Contender, timing: Timing) -> tuple[Clock, GcWatch] | No
 def measure(run: Callable[[Clock], object], policy: Policy, big_stack: bool = False) -> Timing:
     """Time one engine's `run` alone (see `measure_together`)."""
     return measure_together({"run": Contender(run, big_stack)}, policy)["run"]
+
+
+def bytes_per_product(pairs: Sequence[tuple[Any, Any]]) -> float:
+    """tracemalloc's traced bytes per product `a * b` over `pairs` of leaves, the products alive.
+
+    The products are kept in a list, whose own allocation (a slot per product) is not counted.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        products = [a * b for a, b in pairs]
+        used = tracemalloc.get_traced_memory()[0] - base - sys.getsizeof(products)
+    finally:
+        tracemalloc.stop()
+    return used / len(products)
 
 
 def bytes_per_node(

@@ -29,13 +29,14 @@ class Cell:
 
 @dataclass
 class Row:
-    """One line of the table; `target` is the largest allowed chainrule / micrograd ratio."""
+    """One line of the table; `target` is the largest allowed ratio of chainrule over `against`."""
 
     name: str
-    unit: str  # "s" or "B"
+    unit: str  # "s", "ns" or "B"
     cells: dict[str, Cell]
     target: float | None = None
     target_text: str = ""
+    against: str = "micrograd"
 
 
 @dataclass
@@ -90,8 +91,8 @@ def summary(timing: Timing) -> str:
 
 
 def fmt_value(x: float, unit: str) -> str:
-    """A time in ms (from seconds) or a byte count, with about 3 significant digits."""
-    if unit == "B":
+    """A time in ms (from seconds), or nanoseconds or bytes, with about 3 significant digits."""
+    if unit in ("B", "ns"):
         return f"{x:,.0f}"
     ms = x * 1e3
     if ms >= 100:
@@ -106,7 +107,7 @@ def fmt_cell(entry: Cell, unit: str) -> str:
     if entry.stats is None:
         return entry.note
     med, lo, hi = entry.stats
-    suffix = " ms" if unit == "s" else " B"
+    suffix = {"s": " ms", "ns": " ns", "B": " B"}[unit]
     if lo == hi:
         return fmt_value(med, unit) + suffix
     return f"{fmt_value(med, unit)}{suffix} ({fmt_value(lo, unit)}–{fmt_value(hi, unit)})"
@@ -129,7 +130,7 @@ def ratio(row: Row, engine: str) -> float | None:
 
 def target_met(row: Row) -> bool | None:
     """Whether the row meets its target, or None when it has none or cannot be judged."""
-    r = ratio(row, "micrograd")
+    r = ratio(row, row.against)
     if row.target is None or r is None:
         return None
     return r <= row.target
@@ -190,11 +191,12 @@ def targets_summary(report: Report) -> list[str]:
     out = []
     for row in report.rows:
         if row.target_text:
-            r = ratio(row, "micrograd")
+            r = ratio(row, row.against)
             shown = fmt_ratio(r) if r is not None else "not measured"
             verdict = _verdict(row, "met", "NOT MET")
             out.append(
-                f"- {row.name}: chainrule / micrograd = {shown} (target {row.target_text}): {verdict}"
+                f"- {row.name}: chainrule / {row.against} = {shown} "
+                f"(target {row.target_text}): {verdict}"
             )
     return out
 
@@ -204,7 +206,7 @@ def body(report: Report, headers: dict[str, str], notes: list[str], elapsed: flo
     return "\n\n".join(
         [
             markdown_table(report, headers),
-            phase_table(report),
+            *([phase_table(report)] if report.phases else []),
             "Targets:\n" + "\n".join(targets_summary(report)),
             "Notes:\n" + "\n".join(f"- {n}" for n in [*report.notes, *notes]),
             f"The whole run took {elapsed:.0f} s; load average {load()} at the end.",

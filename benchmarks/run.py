@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick         # smaller sizes, 2 repeats: a smoke run
     python benchmarks/run.py --markdown PATH # also write the table to PATH
     python benchmarks/run.py --profile       # only: cProfile of chainrule's W3 raw step
+    python benchmarks/run.py --only w1,m1    # only these workloads (names: see WORKLOADS)
 
 One function per workload below times it on every engine and adds its rows to the report.
 How things are timed lives in `harness.py`, what each engine computes in `workloads.py`, and
@@ -35,6 +36,7 @@ from benchmarks.harness import (
     Policy,
     Timing,
     bytes_per_node,
+    bytes_per_product,
     gc_share,
     measure,
     measure_together,
@@ -45,6 +47,8 @@ from benchmarks.report import ENGINES, Cell, Report, Row, timing_rows
 TARGET_W1 = 1 / 4
 TARGET_W3 = 1 / 25
 TARGET_M1 = 1 / 5
+# chainrule's median over the plain-float floor's, per op node of W1, at most this at every depth.
+TARGET_PER_NODE = 40.0
 
 
 @dataclass
@@ -57,9 +61,11 @@ class Sizes:
     w4_samples: int = 100
     m1_steps: int = 10_000
     big_chain_steps: int = 500_000  # 1,000,000 op nodes
+    per_node_steps: tuple[int, ...] = (1_000, 10_000, 100_000)
+    m1_products: int = 100_000
 
 
-QUICK = Sizes((1_000, 10_000), 10_000, 20, 20, 2_000, 50_000)
+QUICK = Sizes((1_000, 10_000), 10_000, 20, 20, 2_000, 50_000, (1_000, 10_000), 10_000)
 
 
 @dataclass
@@ -144,6 +150,47 @@ def add_w1(report: Report, engines: Engines, steps: int) -> None:
     report.notes.append(
         f"W1 {steps:,} steps, forward + backward per op node: {', '.join(per_node)}."
     )
+
+
+def add_per_node(report: Report, engines: Engines, depths: tuple[int, ...]) -> None:
+    """W1's CPU time per op node at each depth, against the floor's: a growing graph should not
+    cost more per node (the cyclic collector walks every node it holds at each full collection).
+
+    CPU time, because the floor's run is shorter than a scheduler time slice and chainrule's
+    deeper runs are not: on a loaded machine only the latter wait for a CPU, in wall time.
+    """
+    shares: list[str] = []
+    walls: list[str] = []
+    for steps in depths:
+        label = f"W1 per op node, {steps:,} steps"
+        run: dict[str, Contender | None] = {
+            "chainrule": Contender(partial(wl.w1_chainrule, steps)),
+            "floor": Contender(partial(wl.w1_floor, steps)),
+        }
+        t = engines.timed(label, run)
+        cells = {e: _per_node(t.get(e), "cpu", 2 * steps, "not run") for e in ENGINES}
+        target = (TARGET_PER_NODE, f"≤ {TARGET_PER_NODE:.0f}× the floor")
+        title = f"{label} ({2 * steps:,} op nodes), forward + backward, CPU time"
+        report.rows.append(Row(title, "ns", cells, *target, against="floor"))
+        mine, floor = (
+            _per_node(t.get(e), "total", 2 * steps, "").stats for e in ("chainrule", "floor")
+        )
+        if (timing := t.get("chainrule")) is not None and mine and floor:
+            shares.append(f"{gc_share(timing):.0%} at {steps:,} steps")
+            walls.append(f"{mine[0]:,.0f} ns ({mine[0] / floor[0]:.1f}× the floor) at {steps:,}")
+    report.notes.append(
+        f"W1 per op node, wall time: chainrule {', '.join(walls)} steps; of it in the cyclic "
+        f"collector {', '.join(shares)}."
+    )
+
+
+def _per_node(timing: Timing | None, phase: str, nodes: int, reason: str) -> Cell:
+    """A timing's phase ("total", "cpu") as nanoseconds per op node, or why there is none."""
+    stats = timing.stats(phase) if timing is not None else None
+    if stats is None:
+        return Cell(note=timing.note if timing is not None and timing.note else reason)
+    med, lo, hi = (x / nodes * 1e9 for x in stats)
+    return Cell((med, lo, hi))
 
 
 def add_w2(report: Report, engines: Engines, terms: int) -> None:
@@ -241,6 +288,23 @@ def add_m1(report: Report, engines: Engines, steps: int) -> None:
     report.rows.append(Row(f"{title}: after backward", "B", after, TARGET_M1, "≤ 1/5 of micrograd"))
 
 
+def add_m1_product(report: Report, engines: Engines, products: int) -> None:
+    """M1 on the smallest graph: tracemalloc's bytes per product a * b of two leaves, alive."""
+    cells = {e: Cell(note=engines.reasons.get(e, "n/a")) for e in ENGINES}
+    cells["floor"] = Cell(note="— (no graph)")
+    sides = [("chainrule", wl.m1_pairs_chainrule)]
+    if engines.micrograd:
+        sides.append(("micrograd", wl.m1_pairs_micrograd))
+    for engine, pairs in sides:
+        b = bytes_per_product(pairs(products))
+        cells[engine] = Cell((b,) * 3)
+        progress(f"  {'M1 bytes per product':<28} {engine:<14} {b:.0f} B")
+    if engines.torch:
+        cells["torch"] = Cell(note="n/a (C++ heap)")
+    title = f"M1 bytes per op node, {products:,} products a * b of two leaves"
+    report.rows.append(Row(title, "B", cells, TARGET_M1, "≤ 1/5 of micrograd"))
+
+
 def add_million(report: Report, engines: Engines, steps: int) -> None:
     """The W1 chain at a million nodes, chainrule only: three repeats at most, no warm-up."""
     label = f"chain of {2 * steps:,} nodes"
@@ -252,17 +316,31 @@ def add_million(report: Report, engines: Engines, steps: int) -> None:
     report.rows += timing_rows(title, {"chainrule": million}, PHASES, not_run)
 
 
-def run_all(sizes: Sizes, policy: Policy, use_torch: bool = True) -> Report:
-    """Run every workload on every available engine and collect the table."""
+WORKLOADS = ("w1", "per_node", "w2", "w3", "w4", "m1", "million")
+
+
+def run_all(
+    sizes: Sizes, policy: Policy, use_torch: bool = True, only: tuple[str, ...] = WORKLOADS
+) -> Report:
+    """Run the workloads named in `only` (all by default) on every available engine."""
     engines = Engines.available(policy, use_torch)
     report = Report()
-    for steps in sizes.w1_steps:
-        add_w1(report, engines, steps)
-    add_w2(report, engines, sizes.w2_terms)
-    add_w3(report, engines, sizes.w3_points)
-    add_w4(report, engines, sizes.w4_samples)
-    add_m1(report, engines, sizes.m1_steps)
-    add_million(report, engines, sizes.big_chain_steps)
+    if "w1" in only:
+        for steps in sizes.w1_steps:
+            add_w1(report, engines, steps)
+    if "per_node" in only:
+        add_per_node(report, engines, sizes.per_node_steps)
+    if "w2" in only:
+        add_w2(report, engines, sizes.w2_terms)
+    if "w3" in only:
+        add_w3(report, engines, sizes.w3_points)
+    if "w4" in only:
+        add_w4(report, engines, sizes.w4_samples)
+    if "m1" in only:
+        add_m1_product(report, engines, sizes.m1_products)
+        add_m1(report, engines, sizes.m1_steps)
+    if "million" in only:
+        add_million(report, engines, sizes.big_chain_steps)
     return report
 
 
@@ -286,9 +364,12 @@ METHOD_NOTES = [
     "nn = nn.Sequential(Dense, ReLU, ...), nn.MSE, nn.SGD, where Dense records `dot` nodes; "
     "micrograd = its nn.MLP(2, [16, 16, 1]); torch = 0-d float64 tensors. The micrograd, torch "
     "and floor cells are the same measurements in every W3 row.",
-    "M1: tracemalloc's traced bytes with the graph alive, divided by the op nodes (2 per step, "
-    "constants included in the cost of the op that uses them). micrograd has no exp or log, so "
-    "it cannot run W4.",
+    "M1: tracemalloc's traced bytes with the graph alive, divided by the op nodes: for the "
+    "products of two leaves, the leaves made beforehand and the list holding the products left "
+    "out; for the W1 chain, 2 op nodes per step, constants included in the cost of the op that "
+    "uses them. micrograd has no exp or log, so it cannot run W4.",
+    "W1 per op node: chainrule and the floor alone, interleaved, forward + backward over the op "
+    "nodes (2 per step); the target holds at every depth.",
 ]
 
 
@@ -308,7 +389,9 @@ def profile_w3(points: int, top: int = 15) -> str:
     return out.getvalue()
 
 
-def measured(sizes: Sizes, policy: Policy, use_torch: bool) -> tuple[Report, float]:
+def measured(
+    sizes: Sizes, policy: Policy, use_torch: bool, only: tuple[str, ...] = WORKLOADS
+) -> tuple[Report, float]:
     """run_all with everything alive now frozen out of the collector's sight, and its duration."""
     start = perf_counter()
     # Importing torch leaves ~150,000 long-lived objects that every full collection would
@@ -317,7 +400,7 @@ def measured(sizes: Sizes, policy: Policy, use_torch: bool) -> tuple[Report, flo
     gc.collect()
     gc.freeze()
     try:
-        report = run_all(sizes, policy, use_torch=use_torch)
+        report = run_all(sizes, policy, use_torch=use_torch, only=only)
     finally:
         gc.unfreeze()
     return report, perf_counter() - start
@@ -343,7 +426,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="only profile chainrule's W3 raw step"
     )
+    parser.add_argument(
+        "--only",
+        metavar="NAMES",
+        default=",".join(WORKLOADS),
+        help=f"comma-separated workloads to run, of {', '.join(WORKLOADS)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    only = tuple(name.strip() for name in args.only.split(",") if name.strip())
+    unknown = [name for name in only if name not in WORKLOADS]
+    if unknown or not only:
+        parser.error(f"--only takes names from {', '.join(WORKLOADS)}, got {args.only!r}")
     if args.profile:
         print(profile_w3(QUICK.w3_points if args.quick else Sizes().w3_points))
         return 0
@@ -351,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     header, headers = rp.environment(wl.torch.__version__ if wl.torch is not None else None)
     print_header(header, args.quick)
     sizes, policy = (QUICK, Policy(2, warmup=False)) if args.quick else (Sizes(), Policy())
-    report, elapsed = measured(sizes, policy, use_torch=not args.no_torch)
+    report, elapsed = measured(sizes, policy, use_torch=not args.no_torch, only=only)
     body = rp.body(report, headers, METHOD_NOTES, elapsed)
     print("\n" + body)
     if args.markdown:

@@ -102,6 +102,21 @@ def w1_floor(steps: int, clock: Clock) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------------------------
+# M1: products a * b of two leaves, the measure of a node's own bytes. Returns the leaf pairs.
+# ---------------------------------------------------------------------------------------------
+
+
+def m1_pairs_chainrule(n: int) -> list[tuple[Value, Value]]:
+    """n pairs of chainrule leaves, for `harness.bytes_per_product`."""
+    return [(Value(float(i)), Value(i + 0.5)) for i in range(n)]
+
+
+def m1_pairs_micrograd(n: int) -> list[tuple[Any, Any]]:
+    """n pairs of micrograd leaves, for `harness.bytes_per_product`."""
+    return [(mg_engine.Value(float(i)), mg_engine.Value(i + 0.5)) for i in range(n)]
+
+
+# ---------------------------------------------------------------------------------------------
 # W2: s = sum_i x_i * y_i over n pairs of leaves. Returns (s, ds/dx_i for all i, ds/dy_i).
 # ---------------------------------------------------------------------------------------------
 

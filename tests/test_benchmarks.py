@@ -74,7 +74,7 @@ def test_the_clock_records_every_phase_and_probes_after_each() -> None:
     wl.w1_chainrule(10, clock)
     assert seen == ["forward", "backward"]
     assert set(clock.times) == {"forward", "backward"}
-    assert all(t >= 0.0 for t in clock.times.values())
+    assert all(t >= 0.0 for t in clock.times.values()) and clock.cpu >= 0.0
 
 
 # ---- W2 ----------------------------------------------------------------------------------------
@@ -304,6 +304,34 @@ def test_bytes_per_node_sees_a_graph() -> None:
     assert 16 < r["forward"] <= r["backward"] < 10_000
 
 
+def test_bytes_per_product_counts_the_products_not_their_list() -> None:
+    # A chainrule product is one object with seven slots (88 B with its collector header) and
+    # its float (24 B); micrograd's carries a dict, a set of operands and a closure.
+    assert harness.bytes_per_product(wl.m1_pairs_chainrule(2_000)) == pytest.approx(112, abs=2)
+    assert harness.bytes_per_product(wl.m1_pairs_micrograd(2_000)) > 500
+    # Floats multiply to floats: 24 B each, and nothing for the list that holds them.
+    pairs = [(float(i), i + 0.5) for i in range(2_000)]
+    assert harness.bytes_per_product(pairs) == pytest.approx(24, abs=1)
+
+
+def test_the_per_node_row_is_judged_against_the_floor() -> None:
+    timing = harness.Timing()
+    timing.samples["cpu"] = [2e-3, 1e-3, 3e-3]
+    cell = run._per_node(timing, "cpu", 2_000, "not run")
+    assert cell.stats == pytest.approx((1_000.0, 500.0, 1_500.0))  # ns per op node
+    assert run._per_node(None, "cpu", 2_000, "not run").note == "not run"
+    cells = {e: rp.Cell(note="not run") for e in rp.ENGINES}
+    cells["chainrule"], cells["floor"] = cell, rp.Cell((25.0,) * 3)
+    row = rp.Row("W1 per op node", "ns", cells, 40.0, "≤ 40× the floor", against="floor")
+    assert rp.target_met(row) is True and rp.fmt_cell(cell, "ns") == "1,000 ns (500–1,500)"
+    cells["floor"] = rp.Cell((24.0,) * 3)
+    assert rp.target_met(row) is False
+    assert (
+        "chainrule / floor = 41.7× (target ≤ 40× the floor): NOT MET"
+        in rp.targets_summary(rp.Report(rows=[row]))[0]
+    )
+
+
 def _row(chainrule: float, micrograd: float, target: float | None) -> rp.Row:
     cells = {e: rp.Cell() for e in rp.ENGINES}
     cells["chainrule"] = rp.Cell((chainrule, chainrule, chainrule))
@@ -330,7 +358,7 @@ def test_ratios_and_targets() -> None:
     assert lines[3].endswith("≤ 1/4 of micrograd: **not met** |")
 
 
-TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100)
+TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100, (20, 50), 100)
 
 
 def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -349,13 +377,25 @@ def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None
     assert "| workload | chainrule |" in text and "Targets:" in text
     for name in ("W1 chain 20 steps: total", "W3 MLP step, 4 points, nn: total", "M1 bytes"):
         assert f"\n| {name}" in text
-    # W1 at two sizes, W2, the million-node chain: 3 rows each; W3 dot, nn, products; W4: 3;
-    # M1: 2.
+    # W1 at two sizes, W2, the million-node chain: 3 rows each; W1 per op node at two depths;
+    # W3 dot, nn, products; W4: 3; M1: products of two leaves and the chain, graph and after.
     (report,) = reports
-    assert len(report.rows) == 3 * 2 + 3 + 3 + 3 + 2 + 3
+    assert len(report.rows) == 3 * 2 + 2 + 3 + 3 + 3 + 3 + 3
     for row in report.rows:
         assert row.cells["chainrule"].stats is not None, row.name
     capsys.readouterr()
+
+
+def test_only_runs_the_workloads_named(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(run, "QUICK", TINY)
+    assert run.main(["--quick", "--only", "m1,per_node"]) == 0
+    out = capsys.readouterr().out
+    assert "| M1 bytes per op node, 100 products a * b of two leaves |" in out
+    assert "| W1 per op node, 50 steps (100 op nodes), forward + backward, CPU time |" in out
+    assert "W3" not in out.split("Notes:")[0] and "| W1 chain" not in out  # nor W3's phases
+    with pytest.raises(SystemExit):
+        run.main(["--quick", "--only", "w9"])
+    assert "--only takes names from w1, per_node" in capsys.readouterr().err
 
 
 def test_profile_names_the_engine_functions() -> None:
