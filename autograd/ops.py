@@ -20,6 +20,7 @@ import functools
 import math
 import numbers
 import operator
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -225,6 +226,39 @@ def frelu(a: float) -> float:
     return 0.0 if a <= 0 else a
 
 
+def _ieee(fn: Callable[[float], float], ufunc: Any) -> Callable[[float], float]:
+    """`fn` from Python's math where it answers, numpy's `ufunc` where math raises instead.
+
+    math raises ValueError for sin(inf) or sqrt(-1) and OverflowError for sinh(1000), where numpy
+    returns nan and inf as IEEE-754 says. Only those rare inputs pay for the slower fallback.
+    """
+
+    def f(a: float) -> float:
+        try:
+            return fn(a)
+        except (ValueError, OverflowError):
+            return _np_fallback(ufunc, a)
+
+    f.__name__ = f.__qualname__ = f"f{ufunc.__name__}"
+    f.__doc__ = (
+        f"numpy.{ufunc.__name__} on one float: math.{fn.__name__}, inf or nan where it raises."
+    )
+    return f
+
+
+fsin, fcos, ftan = _ieee(math.sin, np.sin), _ieee(math.cos, np.cos), _ieee(math.tan, np.tan)
+farcsin, farccos = _ieee(math.asin, np.arcsin), _ieee(math.acos, np.arccos)
+farctan = math.atan  # never raises: atan(±inf) = ±pi/2
+fsqrt = _ieee(math.sqrt, np.sqrt)  # sqrt(-0.0) = -0.0, as numpy
+
+if sys.version_info >= (3, 11):
+    fcbrt = math.cbrt
+else:  # pragma: no cover - Python 3.10
+
+    def fcbrt(a: float) -> float:
+        return float(np.cbrt(a))
+
+
 # ---- helpers the rules use, valid for floats and Values alike ----
 
 
@@ -245,6 +279,29 @@ def pow_(a: Scalar, b: Scalar) -> Scalar:
     if type(a) is float and type(b) is float:
         return fpow(a, b)
     return a**b
+
+
+def _either(method: str, ffn: Callable[[float], float], ufunc: Any) -> Callable[[Scalar], Scalar]:
+    """A helper for rules: `ffn` on a float, the method `method` on a Value, `ufunc` on an array.
+
+    With it a rule is written once for backward (floats), create_graph (Values) and the array
+    form (numpy arrays): `lambda out, a: (cos(a),)` is sin's derivative in all three.
+    """
+
+    def g(a: Scalar) -> Scalar:
+        if type(a) is float:
+            return ffn(a)
+        if isinstance(a, np.ndarray):
+            return ufunc(a)
+        return getattr(a, method)()
+
+    g.__name__ = g.__qualname__ = method
+    g.__doc__ = f"{method}(a) on a float, a Value or a numpy array."
+    return g
+
+
+sin, cos = _either("sin", fsin, np.sin), _either("cos", fcos, np.cos)
+sqrt = _either("sqrt", fsqrt, np.sqrt)
 
 
 def data(a: Scalar) -> float:
@@ -584,6 +641,127 @@ _register(
         -1,
         formula=lambda s, x, out, i: "1",
         array=ArrayForm(),
+    )
+)
+
+
+# ---- trigonometric functions and roots ----
+#
+# Values follow numpy (sin(inf) = nan, sqrt(-1) = nan, cbrt(-8) = -2), and derivatives PyTorch's
+# formulas in float64, IEEE edges included: sqrt'(0) = inf, arcsin'(1) = inf, arctan'(inf) = 0.
+
+
+def _tan_kinks(a: float) -> tuple[tuple[float, ...]]:
+    # The poles pi/2 + k pi on either side of a.
+    if not math.isfinite(a):
+        return ((),)
+    k = math.floor((a - math.pi / 2) / math.pi)
+    return ((math.pi / 2 + k * math.pi, math.pi / 2 + (k + 1) * math.pi),)
+
+
+def _inverse_sqrt_formula(inside: str, sign: str = "") -> Formula:
+    """1 / sqrt(inside), written with the operand: 1/sqrt(1 - a²) for arcsin."""
+    return lambda s, x, out, i: sign + s.div("1", s.fn("sqrt", inside.format(s.pow(x[0], "2"))))
+
+
+_register(
+    Op(
+        "sin",
+        fsin,
+        lambda out, a: (cos(a),),
+        "f(a) = sin a; df/da = cos a",
+        1,
+        formula=lambda s, x, out, i: s.fn("cos", x[0]),
+        array=ArrayForm(np.sin),
+    )
+)
+_register(
+    Op(
+        "cos",
+        fcos,
+        lambda out, a: (-sin(a),),
+        "f(a) = cos a; df/da = -sin a",
+        1,
+        formula=lambda s, x, out, i: "-" + s.fn("sin", x[0]),
+        array=ArrayForm(np.cos),
+    )
+)
+_register(
+    Op(
+        "tan",
+        ftan,
+        lambda out, a: (1.0 + out * out,),
+        "f(a) = tan a; df/da = 1 + tan^2 a = 1 + f^2",
+        1,
+        kinks=_tan_kinks,
+        formula=lambda s, x, out, i: f"1 + {s.pow(out, '2')}",
+        domain=(((-1.2, 1.2),),),  # tan' <= 8 there, poles at +-1.57
+        array=ArrayForm(np.tan),
+    )
+)
+_register(
+    Op(
+        "arcsin",
+        farcsin,
+        lambda out, a: (div(1.0, sqrt(1.0 - a * a)),),
+        "f(a) = arcsin a; df/da = 1 / sqrt(1 - a^2)",
+        1,
+        kinks=lambda a: ((-1.0, 1.0),),
+        formula=_inverse_sqrt_formula("1 - {}"),
+        domain=(((-0.9, 0.9),),),
+        array=ArrayForm(np.arcsin),
+    )
+)
+_register(
+    Op(
+        "arccos",
+        farccos,
+        lambda out, a: (-div(1.0, sqrt(1.0 - a * a)),),
+        "f(a) = arccos a; df/da = -1 / sqrt(1 - a^2)",
+        1,
+        kinks=lambda a: ((-1.0, 1.0),),
+        formula=_inverse_sqrt_formula("1 - {}", sign="-"),
+        domain=(((-0.9, 0.9),),),
+        array=ArrayForm(np.arccos),
+    )
+)
+_register(
+    Op(
+        "arctan",
+        farctan,
+        lambda out, a: (div(1.0, 1.0 + a * a),),
+        "f(a) = arctan a; df/da = 1 / (1 + a^2)",
+        1,
+        formula=lambda s, x, out, i: s.div("1", f"1 + {s.pow(x[0], '2')}"),
+        array=ArrayForm(np.arctan),
+    )
+)
+_register(
+    Op(
+        "sqrt",
+        fsqrt,
+        lambda out, a: (div(0.5, out),),
+        "f(a) = sqrt a; df/da = 1 / (2 sqrt a) = 1 / (2 f)",
+        1,
+        kinks=lambda a: ((0.0,),),
+        formula=lambda s, x, out, i: s.div("1", s.mul("2", out)),
+        domain=(POSITIVE,),
+        array=ArrayForm(np.sqrt),
+    )
+)
+_register(
+    Op(
+        "cbrt",
+        fcbrt,
+        # f^-2 / 3 rather than 1 / (3 f f): at a = +0 the second derivative is then pow's
+        # -inf, as PyTorch's a ** (1/3) gives, where the product would give 0 * inf = nan.
+        lambda out, a: (pow_(out, -2.0) / 3.0,),
+        "f(a) = cbrt a (the real cube root); df/da = 1 / (3 cbrt(a)^2) = 1 / (3 f^2)",
+        1,
+        kinks=lambda a: ((0.0,),),  # a vertical tangent
+        formula=lambda s, x, out, i: s.div("1", s.mul("3", s.pow(out, "2"))),
+        domain=(NONZERO,),
+        array=ArrayForm(np.cbrt),
     )
 )
 

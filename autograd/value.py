@@ -85,6 +85,19 @@ def _reflected(op: Op, sym: str) -> Callable[[Value, Any], Value]:
     return method
 
 
+def _unary(name: str) -> Callable[[Value], Value]:
+    """The method `v.<name>()`: one node of the table's op `name`, documented by its doc."""
+    op = OPS[name]
+    f = op.f
+
+    def method(self: Value) -> Value:
+        return Value(f(self.data), "", op, self)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = op.doc
+    return method
+
+
 def _elsewhere(name: str, hint: str) -> Any:
     """A Value attribute that another engine has and chainrule does not: reading or setting it
     raises an AttributeError that says where chainrule keeps that thing."""
@@ -265,6 +278,15 @@ class Value:
     def square(self) -> Value:
         """self * self, as one node."""
         return Value(_SQUARE.f(self.data), "", _SQUARE, self)
+
+    sin = _unary("sin")
+    cos = _unary("cos")
+    tan = _unary("tan")
+    arcsin = _unary("arcsin")
+    arccos = _unary("arccos")
+    arctan = _unary("arctan")
+    sqrt = _unary("sqrt")
+    cbrt = _unary("cbrt")
 
     # ---- gradients ----
 

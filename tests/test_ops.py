@@ -71,6 +71,15 @@ ORACLES: dict[str, Oracle] = {
     "clip": (lambda x, lo, hi: np.clip(x, lo, hi), _clip_derivative),
     "sum": (lambda *xs: np.sum(xs), lambda *xs: (1.0,) * len(xs)),
     "dot": (_dot, _dot_derivative),
+    # trigonometric functions and roots
+    "sin": (np.sin, lambda a: (np.cos(a),)),
+    "cos": (np.cos, lambda a: (-np.sin(a),)),
+    "tan": (np.tan, lambda a: (1.0 / np.cos(a) ** 2,)),
+    "arcsin": (np.arcsin, lambda a: (1.0 / np.sqrt(1.0 - a * a),)),
+    "arccos": (np.arccos, lambda a: (-1.0 / np.sqrt(1.0 - a * a),)),
+    "arctan": (np.arctan, lambda a: (1.0 / (1.0 + a * a),)),
+    "sqrt": (np.sqrt, lambda a: (0.5 / np.sqrt(a),)),
+    "cbrt": (np.cbrt, lambda a: (np.cbrt(a) / (3.0 * a),)),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -175,6 +176,20 @@ def test_a_registered_custom_op_is_drawn_into_graphs() -> None:
 
         check()
     assert sum(name in e.ops for e in drawn) >= 5
+
+
+def test_graphs_by_default_draw_every_built_in_op() -> None:
+    # graphs() iterates the table at draw time: each built-in op must be reachable from it, its
+    # testing domain and kinks leaving it usable inputs.
+    drawn: Counter[str] = Counter()
+
+    @settings(max_examples=400, phases=[Phase.generate])
+    @given(graphs())
+    def check(graph: tuple[Expression, list[float]]) -> None:
+        drawn.update(graph[0].ops)
+
+    check()
+    assert not set(BUILT_IN_OPS) - set(drawn), sorted(set(BUILT_IN_OPS) - set(drawn))
 
 
 def test_the_property_catches_a_wrong_custom_op_inside_random_graphs() -> None:

@@ -1,0 +1,216 @@
+"""The math ops of the rule table against PyTorch in float64: values, first and second derivatives.
+
+For every op that PyTorch also has, at random points across its domain and at its IEEE edges
+(±0, ±inf, nan, subnormals, the ends of its domain, its kinks):
+- the value is numpy's, the engine's IEEE rule (and torch's too wherever torch agrees with numpy);
+- each first derivative, from the rule on floats (what backward uses) and on Values (what
+  create_graph uses), is torch's;
+- each second derivative, from the rule run on Values and differentiated again, is torch's.
+"Is" means: both nan, or equal with the same sign of zero, or within a few ulp (torch's kernels
+and Python's math library may round the last bits differently).
+
+Where we differ from torch on purpose, `DIFFERENCES` says where and why, and the test checks that
+the difference is exactly that one. torch is a dev dependency; CI sets CHAINRULE_REQUIRE_TORCH=1
+so that a missing torch fails there instead of skipping.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd import Value
+from autograd.ops import OPS
+
+if os.environ.get("CHAINRULE_REQUIRE_TORCH"):
+    import torch
+else:
+    torch = pytest.importorskip("torch")
+
+INF, NAN = math.inf, math.nan
+TINY = 5e-324  # the smallest subnormal
+# Every op is tried at these points (every pair of them for a binary op), plus its own edges.
+EDGES = [-INF, -1e300, -1e10, -2.5, -1.0, -0.5, -1e-300, -TINY, -0.0]
+EDGES += [0.0, TINY, 1e-300, 0.5, 1.0, 2.5, 1e10, 1e300, INF, NAN]
+RANDOM_IN_DOMAIN = 150  # uniform in the op's testing domain (|x| <= 10)
+RANDOM_WIDE = 100  # log-uniform magnitudes from 1e-300 to 1e300, either sign
+
+
+@dataclass(frozen=True)
+class Derivatives:
+    """f, its gradient and its Hessian at one point."""
+
+    value: float
+    first: tuple[float, ...]
+    second: tuple[tuple[float, ...], ...]
+
+
+def _torch(fn: Callable[..., Any], xs: Sequence[float]) -> Derivatives:
+    """`fn` on float64 tensors at xs, differentiated twice by torch's autograd."""
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    y = fn(*ts)
+    grads = torch.autograd.grad(y, ts, create_graph=True, allow_unused=True)
+    first = tuple(0.0 if g is None else g.item() for g in grads)
+    second = []
+    for g in grads:
+        if g is None or not g.requires_grad:  # a derivative that is a constant (sign's 0)
+            second.append((0.0,) * len(xs))
+            continue
+        row = torch.autograd.grad(g, ts, allow_unused=True)
+        second.append(tuple(0.0 if h is None else h.item() for h in row))
+    return Derivatives(y.item(), first, tuple(second))
+
+
+def _ours(name: str, xs: Sequence[float]) -> tuple[Derivatives, tuple[float, ...]]:
+    """The engine's f, gradient (from the rule on Values) and Hessian, and the rule on floats."""
+    op = OPS[name]
+    leaves = [Value(x) for x in xs]
+    y = ag.apply(op, *leaves)
+    grads = ag.grad(y, leaves, create_graph=True)
+    second = tuple(tuple(ag.grad(g, leaves)) for g in grads)
+    on_floats = tuple(float(d) for d in op.df(y.data, *xs))
+    return Derivatives(y.data, tuple(g.data for g in grads), second), on_floats
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An op's oracles: torch for derivatives, numpy for values, and the op's own edge points."""
+
+    torch_fn: Callable[..., Any] | None  # on 0-d float64 tensors, one per operand
+    numpy_fn: Callable[..., Any]  # the value the engine must give (its IEEE rule)
+    edges: tuple[float, ...] = ()  # tried in every operand slot, with EDGES
+    # The whole torch side at one point, for an op that torch_fn cannot cover alone.
+    derivatives: Callable[[Sequence[float]], Derivatives] | None = None
+    extra_points: tuple[tuple[float, ...], ...] = field(default=())
+    # How far first and second derivatives may be from torch's, in ulp: the last bits of
+    # libm's and torch's kernels differ, and a second derivative adds up several roundings.
+    ulps: tuple[float, float] = (8, 64)
+
+    def torch_at(self, xs: Sequence[float]) -> Derivatives:
+        if self.derivatives is not None:
+            return self.derivatives(xs)
+        assert self.torch_fn is not None
+        return _torch(self.torch_fn, xs)
+
+
+def _cbrt(xs: Sequence[float]) -> Derivatives:
+    # torch has no cbrt: sign(x) |x|^(1/3) is its real cube root, but at ±0 the product rule
+    # makes that 0 · inf = nan, so there the reference is x^(1/3), torch's pow on the zero.
+    (x,) = xs
+    if x == 0.0:
+        return _torch(lambda t: t.pow(1.0 / 3.0), xs)
+    return _torch(lambda t: t.sign() * t.abs().pow(1.0 / 3.0), xs)
+
+
+NEAR_ONE = (math.nextafter(1.0, 0.0), math.nextafter(1.0, 2.0))
+REFERENCES: dict[str, Reference] = {
+    "sin": Reference(torch.sin, np.sin, (math.pi, -math.pi, 1e22)),
+    "cos": Reference(torch.cos, np.cos, (math.pi / 2, -math.pi / 2, 1e22)),
+    "tan": Reference(torch.tan, np.tan, (math.pi / 2, -math.pi / 2, 1.2, 1e22)),
+    "arcsin": Reference(torch.asin, np.arcsin, NEAR_ONE + (-NEAR_ONE[0], -NEAR_ONE[1])),
+    "arccos": Reference(torch.acos, np.arccos, NEAR_ONE + (-NEAR_ONE[0], -NEAR_ONE[1])),
+    "arctan": Reference(torch.atan, np.arctan, (1e154, 1e155)),  # where 1 + a^2 overflows
+    "sqrt": Reference(torch.sqrt, np.sqrt, (4.0, 1e-320)),
+    # pow(x, 1/3) raises x to 1/3 rounded to a double: |ln x| ulp off, 900 ulp at 1e-320.
+    "cbrt": Reference(None, np.cbrt, (-8.0, 27.0, 1e-320), derivatives=_cbrt, ulps=(1024, 1024)),
+}
+
+# Where the engine's derivatives differ from torch's on purpose: op -> (which points, why). Each
+# listed point must really differ (so the list cannot go stale), and nowhere else may differ.
+DIFFERENCES: dict[str, tuple[Callable[[Sequence[float], str], bool], str]] = {
+    "cbrt": (
+        lambda xs, what: xs[0] == 0.0 and math.copysign(1.0, xs[0]) < 0 and what == "second",
+        "at -0.0 the second derivative -2/(9 a^(5/3)) is +inf, the limit from the left; torch's "
+        "pow(-0.0, 1/3) is +0.0 and its second derivative -inf, the limit from the right",
+    ),
+}
+
+
+def _same(ours: float, theirs: float, ulps: float, signed_zero: bool = True) -> bool:
+    if math.isnan(ours) or math.isnan(theirs):
+        return math.isnan(ours) and math.isnan(theirs)
+    if ours == theirs:
+        same_sign = math.copysign(1.0, ours) == math.copysign(1.0, theirs)
+        return ours != 0.0 or same_sign or not signed_zero
+    scale = max(abs(ours), abs(theirs))
+    return math.isfinite(scale) and abs(ours - theirs) <= ulps * math.ulp(scale)
+
+
+def _points(name: str, ref: Reference, rng: np.random.Generator) -> list[tuple[float, ...]]:
+    """The op's edge grid, then random points in its testing domain and across all magnitudes."""
+    op = OPS[name]
+    n = op.arity
+    edges = EDGES + list(ref.edges)
+    grid = [tuple(p) for p in np.array(np.meshgrid(*[edges] * n)).reshape(n, -1).T.tolist()]
+    points = grid + list(ref.extra_points)
+    for _ in range(RANDOM_IN_DOMAIN):
+        xs = []
+        for j in range(n):
+            slot = op.domain[min(j, len(op.domain) - 1)]
+            lo, hi = slot[rng.integers(len(slot))]
+            xs.append(float(rng.uniform(-10.0 if lo is None else lo, 10.0 if hi is None else hi)))
+        points.append(tuple(xs))
+    for _ in range(RANDOM_WIDE):
+        signs = rng.choice([-1.0, 1.0], n)
+        points.append(tuple(float(s * 10.0 ** rng.uniform(-300, 300)) for s in signs))
+    return points
+
+
+def _compare(name: str, xs: Sequence[float], ref: Reference) -> list[str]:
+    """Every way the engine differs from its oracles at xs, as lines naming op, point and numbers."""
+    (ours, on_floats), theirs = _ours(name, xs), ref.torch_at(xs)
+    with np.errstate(all="ignore"):
+        want = float(ref.numpy_fn(*xs))
+    where = f"{name}{tuple(xs)}"
+    bad = []
+    if not _same(ours.value, want, 4):
+        bad.append(f"{where}: value {ours.value!r}, numpy's {want!r}")
+    elif _same(theirs.value, want, 4) and not _same(ours.value, theirs.value, 4):
+        bad.append(f"{where}: value {ours.value!r}, torch's {theirs.value!r}")
+    differs, _ = DIFFERENCES.get(name, (lambda xs, what: False, ""))
+    found = set()
+    # The sign of a zero is checked in the value and in the rule's own number. A gradient that
+    # the engine accumulates starts at +0.0, and -0.0 + 0.0 is +0.0 in IEEE arithmetic, so a
+    # lone -0.0 contribution reads +0.0 there, where torch hands the first one over as it is.
+    first, second = ref.ulps
+    for i in range(len(xs)):
+        for what, mine, other, signed in (
+            ("first", ours.first[i], theirs.first[i], False),
+            ("first on floats", on_floats[i], theirs.first[i], True),
+        ):
+            if not _same(mine, other, first, signed):
+                found.add("first")
+                if not differs(xs, "first"):
+                    bad.append(f"{where}: d/dx{i} ({what}) {mine!r}, torch's {other!r}")
+        for j in range(len(xs)):
+            mine, other = ours.second[i][j], theirs.second[i][j]
+            if not _same(mine, other, second, signed_zero=False):
+                found.add("second")
+                if not differs(xs, "second"):
+                    bad.append(f"{where}: d2/dx{i}dx{j} {mine!r}, torch's {other!r}")
+    for what in ("first", "second"):
+        if differs(xs, what) and what not in found:
+            bad.append(f"{where}: listed in DIFFERENCES ({what}) but agrees with torch")
+    return bad
+
+
+def test_every_math_op_with_a_torch_twin_has_a_reference() -> None:
+    assert set(REFERENCES) <= set(OPS)
+    assert set(DIFFERENCES) <= set(REFERENCES)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_op_matches_torch_float64_at_edges_and_random_points(name: str) -> None:
+    ref = REFERENCES[name]
+    rng = np.random.default_rng(sorted(REFERENCES).index(name))
+    points = _points(name, ref, rng)
+    bad = [line for xs in points for line in _compare(name, xs, ref)]
+    assert not bad, f"{len(bad)} mismatches in {len(points)} points:\n" + "\n".join(bad[:40])
+    assert len(points) >= len(EDGES) ** OPS[name].arity + RANDOM_IN_DOMAIN + RANDOM_WIDE
