@@ -11,15 +11,83 @@ import pytest
 from strategies import custom_op
 
 import autograd as ag
-from autograd import Value
+from autograd import Value, gradcheck
 from autograd.gradcheck import gradcheck_report
-from autograd.ops import ArrayForm, array_rules
+from autograd.ops import ArrayForm, array_rules, div
 
 _serial = count()
 
 
 def _name(stem: str) -> str:
     return f"{stem}_{os.getpid()}_{next(_serial)}"
+
+
+# ---- defop: an op in the table, and what it checks ----
+
+
+def test_custom_op_lives_in_the_rule_table_and_supports_second_order() -> None:
+    with custom_op(
+        "hypot",
+        math.hypot,
+        lambda out, a, b: (div(a, out), div(b, out)),
+        doc="f(a, b) = sqrt(a^2 + b^2); df/da = a / f, df/db = b / f",
+        arity=2,
+    ) as hypot:
+        name = hypot.op.name
+        assert ag.OPS[name] is hypot.op and name in ag.custom.custom_ops()
+        a, b = Value(3.0, "a"), Value(4.0, "b")
+        y = hypot(a, b)
+        assert (y.data, y.op, y.parents) == (5.0, name, (a, b))
+        y.backward()
+        assert (a.grad, b.grad) == (0.6, 0.8)
+        assert gradcheck(hypot, [a, b])
+        # d2/da2 hypot = b^2 / f^3 = 16 / 125.
+        (ga,) = ag.grad(y, [a], create_graph=True)
+        assert ag.grad(ga, a) == pytest.approx(16 / 125)
+        assert gradcheck(lambda p: ag.grad(hypot(p, 4.0), p, create_graph=True), [3.0])
+    assert name not in ag.OPS
+
+
+def test_defop_infers_arity_and_accepts_a_bare_derivative() -> None:
+    with custom_op("twice", lambda a: 2.0 * a, lambda out, a: 2.0) as twice:
+        assert twice.op.arity == 1
+        x = Value(1.5)
+        twice(x).backward()
+        assert x.grad == 2.0
+        with pytest.raises(TypeError, match="takes 1 input"):
+            twice(1.0, 2.0)
+    with custom_op("total", lambda *xs: float(sum(xs)), lambda out, *xs: (1.0,) * len(xs)) as total:
+        assert total.op.arity == -1
+        assert total(1.0, 2.0, 3.0).data == 6.0
+
+
+def test_defop_rejects_bad_definitions() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        ag.defop("relu", lambda a: a, lambda out, a: (1.0,))
+    with pytest.raises(ValueError, match="Python identifier"):
+        ag.defop("not a name", lambda a: a, lambda out, a: (1.0,))
+    with pytest.raises(TypeError, match="df must be callable"):
+        ag.defop("nodf_op", lambda a: a, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pass arity="):
+        ag.defop("hyp_op", math.hypot, lambda out, a, b: (1.0, 1.0))
+    with pytest.raises(ValueError, match="built-in op"):
+        ag.unregister("relu")
+    with pytest.raises(KeyError, match="no op named"):
+        ag.unregister("never_registered_op")
+    assert "nodf_op" not in ag.OPS and "hyp_op" not in ag.OPS
+
+
+def test_defop_checks_what_f_and_df_return() -> None:
+    with (
+        custom_op("short", lambda a, b: a + b, lambda out, a, b: (1.0,)) as short,
+        pytest.raises(ValueError, match="returned 1 derivative"),
+    ):
+        short(Value(1.0), Value(2.0)).backward()
+    with (
+        custom_op("cplx", lambda a: complex(a, 1.0), lambda out, a: (1.0,)) as cplx,
+        pytest.raises(TypeError, match="needs a real number, got complex"),
+    ):
+        cplx(1.0)
 
 
 @pytest.mark.parametrize(

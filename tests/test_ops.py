@@ -200,6 +200,147 @@ def test_array_form_gives_the_scalar_rules_numbers_inside_the_domain(name: str) 
     check()
 
 
+# ---- dot: a neuron's w . x + b as one node; its rule in both backward loops ----
+
+
+def test_dot_is_one_node_with_the_hand_derived_gradients() -> None:
+    w = [Value(0.2), Value(0.8), Value(-0.5)]
+    x = [Value(1.0), Value(2.0), Value(3.0)]
+    b = Value(2.0)
+    z = ag.dot(w, x, b)
+    # The seed's cell 5 neuron: 0.2*1 + 0.8*2 - 0.5*3 + 2 = 2.3.
+    assert z.op == "dot" and z.data == pytest.approx(2.3, abs=1e-15)
+    assert z.parents == (*w, *x, b)
+    z.backward()
+    assert [v.grad for v in w] == [1.0, 2.0, 3.0]  # dz/dw_k = x_k
+    assert [v.grad for v in x] == [0.2, 0.8, -0.5]  # dz/dx_k = w_k
+    assert b.grad == 1.0
+
+
+def test_dot_without_bias_and_with_constants() -> None:
+    w = [Value(3.0), 2]  # a number is a constant operand, as in `x * 2`
+    x = [1.5, Value(-4.0)]
+    z = ag.dot(w, x)
+    assert z.data == 3.0 * 1.5 + 2.0 * -4.0 and len(z.parents) == 4
+    assert [p.data for p in z.parents] == [3.0, 2.0, 1.5, -4.0]
+    z.backward()
+    assert w[0].grad == 1.5 and x[1].grad == 2.0
+    assert ag.dot([], [], 5.0).data == 5.0
+    empty = ag.dot([], [])  # like the empty sum: the constant 0, a leaf, not a node
+    assert empty.data == 0.0 and empty.is_leaf and empty.op == ""
+
+
+def test_dot_is_summed_in_operand_order_like_sum_of_products() -> None:
+    ws = [Value(v) for v in (0.1, 0.2, 0.3, 1e16, -1e16)]
+    xs = [Value(v) for v in (0.7, 0.6, 0.9, 1.0, 1.0)]
+    expected = ag.sum([a * c for a, c in zip(ws, xs)] + [Value(0.25)]).data
+    assert ag.dot(ws, xs, 0.25).data == expected
+
+
+def test_dot_follows_ieee_like_numpy() -> None:
+    assert math.isnan(ag.dot([Value(math.inf)], [Value(0.0)]).data)  # inf * 0
+    assert ag.dot([Value(1e308), Value(1e308)], [10.0, 10.0]).data == math.inf
+    # A sum of negative zeros is -0.0, as np.dot([-0.0], [1.0]) and np.sum([-0.0]) give.
+    for z in (ag.dot([Value(-0.0)], [Value(1.0)]), ag.sum([Value(-0.0), Value(-0.0)])):
+        assert z.data == 0.0 and math.copysign(1.0, z.data) == -1.0
+    assert math.copysign(1.0, ag.dot([Value(-0.0)], [Value(1.0)], 0.0).data) == 1.0
+
+
+def test_dot_is_recognised_by_name_so_a_copy_of_its_op_records_no_bare_float() -> None:
+    import copy
+
+    w, x = Value(2.0), Value(5.0)
+    z = ag.apply(copy.deepcopy(ag.OPS["dot"]), w, 3.0, 4.0, x)
+    z.backward()
+    assert z.data == 2.0 * 4.0 + 3.0 * 5.0 and (w.grad, x.grad) == (4.0, 3.0)
+
+
+def test_dot_second_derivatives_come_from_the_same_rule() -> None:
+    # f(w, x) = (w . x)^2: d2f/dw0 dx0 = 2 (x0 w0 + w . x), d2f/dw0^2 = 2 x0^2.
+    def f(w0: Value, w1: Value, x0: Value, x1: Value) -> Value:
+        return ag.dot([w0, w1], [x0, x1]).square()
+
+    H = ag.hessian(f, [1.0, 2.0, 3.0, -1.0])
+    s = 1.0 * 3.0 + 2.0 * -1.0
+    assert H[0][0] == pytest.approx(2 * 3.0**2)
+    assert H[0][2] == pytest.approx(2 * (3.0 * 1.0 + s))
+    assert H[1][3] == pytest.approx(2 * (-1.0 * 2.0 + s))
+    assert H[0][3] == pytest.approx(2 * 3.0 * 2.0)
+
+
+def test_dot_backward_with_constants_in_every_position_matches_the_generic_rule() -> None:
+    def build() -> tuple[Value, list[Value]]:
+        w0, x1, x2, w2, b = (Value(v) for v in (0.5, -2.0, 4.0, 1.5, 0.25))
+        # pairs: (Value, constant), (constant, Value), (Value, Value); then a Value bias
+        z = ag.dot([w0, 3.0, w2], [7.0, x1, x2], b)
+        return (z * z), [w0, x1, x2, w2, b]
+
+    loss, leaves = build()
+    loss.backward()
+    fast = [v.grad for v in leaves]
+    s = 0.5 * 7.0 + 3.0 * -2.0 + 1.5 * 4.0 + 0.25
+    assert fast == [2 * s * 7.0, 2 * s * 3.0, 2 * s * 1.5, 2 * s * 4.0, 2 * s]
+    # detect_anomaly takes the generic path of the backward loop: it must agree to the bit.
+    with ag.detect_anomaly():
+        loss, leaves = build()
+        loss.backward()
+    assert [v.grad for v in leaves] == fast
+    # apply() with numbers records the same node: numbers are constants, in no node of the graph.
+    w, x = Value(2.0), Value(5.0)
+    z = ag.apply("dot", w, 3, 4.0, x, 1)
+    assert z.data == 2.0 * 4.0 + 3.0 * 5.0 + 1.0
+    assert [p.data for p in z.parents] == [2.0, 3.0, 4.0, 5.0, 1.0]
+    assert ag.topological_order(z) == [x, w, z]
+    z.backward()
+    assert (w.grad, x.grad) == (4.0, 3.0)
+
+
+def test_an_op_sharing_dots_rule_under_another_name_takes_the_general_backward() -> None:
+    dot = ag.OPS["dot"]
+    ag.defop("affine_alias", dot.f, dot.df, arity=-1)
+    try:
+        w, x = Value(2.0), Value(5.0)
+        z = ag.apply("affine_alias", w, 3.0, 4.0, x)  # floats stay constants here, as in `x * 2`
+        assert z.op == "affine_alias" and ag.topological_order(z) == [x, w, z]
+        z.backward()
+        assert (w.grad, x.grad) == (4.0, 3.0)
+    finally:
+        ag.unregister("affine_alias")
+
+
+def test_dot_fed_with_data_keeps_its_inputs_as_constants_and_backpropagates_into_weights() -> None:
+    def build() -> tuple[Value, list[Value]]:
+        w0, w1, b = Value(0.5), Value(-1.5), Value(0.25)
+        z = ag.dot([w0, w1], [2.0, 3], b)  # a first layer: the inputs are numbers
+        return z * z, [w0, w1, b]
+
+    loss, leaves = build()
+    z = loss.parents[0]
+    assert len(ag.topological_order(loss)) == 5  # w0, w1, b, z and loss: the inputs are no nodes
+    loss.backward()
+    s = 0.5 * 2.0 - 1.5 * 3.0 + 0.25
+    assert [v.grad for v in leaves] == [2 * s * 2.0, 2 * s * 3.0, 2 * s]
+    with ag.detect_anomaly():  # the generic path of the backward loop agrees to the bit
+        loss2, leaves2 = build()
+        loss2.backward()
+    assert [v.grad for v in leaves2] == [v.grad for v in leaves]
+    # Reading parents shows the numbers as constant leaves, and backward still works after it.
+    assert [p.data for p in z.parents] == [0.5, -1.5, 2.0, 3.0, 0.25]
+    loss.backward()
+    assert [v.grad for v in leaves] == [4 * s * 2.0, 4 * s * 3.0, 4 * s]
+
+
+def test_dot_with_a_value_subclass_among_numeric_inputs_keeps_the_numbers_constants() -> None:
+    class Tagged(Value):
+        __slots__ = ()
+
+    w0, w1, x0 = Value(2.0), Value(3.0), Tagged(5.0)
+    z = ag.dot([w0, w1], [x0, 4.0])
+    assert ag.topological_order(z) == [x0, w1, w0, z]  # the 4.0 is a constant, as in x * 4.0
+    z.backward()
+    assert (w0.grad, w1.grad, x0.grad) == (5.0, 4.0, 2.0)
+
+
 # ---- the helpers the rules share ----
 
 

@@ -371,50 +371,7 @@ def test_zero_exponent_has_zero_derivative_at_zero() -> None:
     assert y.grad == 0.0 and e.grad == 0.0
 
 
-# ---- dot: a neuron's w . x + b as one node ----
-
-
-def test_dot_is_one_node_with_the_hand_derived_gradients() -> None:
-    w = [Value(0.2), Value(0.8), Value(-0.5)]
-    x = [Value(1.0), Value(2.0), Value(3.0)]
-    b = Value(2.0)
-    z = ag.dot(w, x, b)
-    # The seed's cell 5 neuron: 0.2*1 + 0.8*2 - 0.5*3 + 2 = 2.3.
-    assert z.op == "dot" and z.data == pytest.approx(2.3, abs=1e-15)
-    assert z.parents == (*w, *x, b)
-    z.backward()
-    assert [v.grad for v in w] == [1.0, 2.0, 3.0]  # dz/dw_k = x_k
-    assert [v.grad for v in x] == [0.2, 0.8, -0.5]  # dz/dx_k = w_k
-    assert b.grad == 1.0
-
-
-def test_dot_without_bias_and_with_constants() -> None:
-    w = [Value(3.0), 2]  # a number is a constant operand, as in `x * 2`
-    x = [1.5, Value(-4.0)]
-    z = ag.dot(w, x)
-    assert z.data == 3.0 * 1.5 + 2.0 * -4.0 and len(z.parents) == 4
-    assert [p.data for p in z.parents] == [3.0, 2.0, 1.5, -4.0]
-    z.backward()
-    assert w[0].grad == 1.5 and x[1].grad == 2.0
-    assert ag.dot([], [], 5.0).data == 5.0
-    empty = ag.dot([], [])  # like the empty sum: the constant 0, a leaf, not a node
-    assert empty.data == 0.0 and empty.is_leaf and empty.op == ""
-
-
-def test_dot_is_summed_in_operand_order_like_sum_of_products() -> None:
-    ws = [Value(v) for v in (0.1, 0.2, 0.3, 1e16, -1e16)]
-    xs = [Value(v) for v in (0.7, 0.6, 0.9, 1.0, 1.0)]
-    expected = ag.sum([a * c for a, c in zip(ws, xs)] + [Value(0.25)]).data
-    assert ag.dot(ws, xs, 0.25).data == expected
-
-
-def test_dot_follows_ieee_like_numpy() -> None:
-    assert math.isnan(ag.dot([Value(math.inf)], [Value(0.0)]).data)  # inf * 0
-    assert ag.dot([Value(1e308), Value(1e308)], [10.0, 10.0]).data == math.inf
-    # A sum of negative zeros is -0.0, as np.dot([-0.0], [1.0]) and np.sum([-0.0]) give.
-    for z in (ag.dot([Value(-0.0)], [Value(1.0)]), ag.sum([Value(-0.0), Value(-0.0)])):
-        assert z.data == 0.0 and math.copysign(1.0, z.data) == -1.0
-    assert math.copysign(1.0, ag.dot([Value(-0.0)], [Value(1.0)], 0.0).data) == 1.0
+# ---- ag.dot: its operands checked (its rule: test_ops.py) ----
 
 
 def test_dot_names_bad_operands() -> None:
@@ -435,28 +392,6 @@ def test_dot_names_bad_operands() -> None:
     # Through apply, a None is no more a bias than it is any other operand.
     with pytest.raises(TypeError, match=r"dot\(\) operand 2 needs .*, got NoneType"):
         ag.apply("dot", Value(1.0), Value(2.0), None)
-
-
-def test_dot_is_recognised_by_name_so_a_copy_of_its_op_records_no_bare_float() -> None:
-    import copy
-
-    w, x = Value(2.0), Value(5.0)
-    z = ag.apply(copy.deepcopy(ag.OPS["dot"]), w, 3.0, 4.0, x)
-    z.backward()
-    assert z.data == 2.0 * 4.0 + 3.0 * 5.0 and (w.grad, x.grad) == (4.0, 3.0)
-
-
-def test_dot_second_derivatives_come_from_the_same_rule() -> None:
-    # f(w, x) = (w . x)^2: d2f/dw0 dx0 = 2 (x0 w0 + w . x), d2f/dw0^2 = 2 x0^2.
-    def f(w0: Value, w1: Value, x0: Value, x1: Value) -> Value:
-        return ag.dot([w0, w1], [x0, x1]).square()
-
-    H = ag.hessian(f, [1.0, 2.0, 3.0, -1.0])
-    s = 1.0 * 3.0 + 2.0 * -1.0
-    assert H[0][0] == pytest.approx(2 * 3.0**2)
-    assert H[0][2] == pytest.approx(2 * (3.0 * 1.0 + s))
-    assert H[1][3] == pytest.approx(2 * (-1.0 * 2.0 + s))
-    assert H[0][3] == pytest.approx(2 * 3.0 * 2.0)
 
 
 def test_dot_in_no_grad_is_a_leaf() -> None:
