@@ -22,6 +22,7 @@ class Elsewhere(NamedTuple):
 
 
 _TORCH, _HIPS, _BOOK = "PyTorch", "HIPS autograd", "the nnfs book"
+_REF = "nn.reference"  # numpy classes of our own beside the book's, under names in its style
 
 AUTOGRAD: dict[str, Elsewhere] = {
     "Tensor": Elsewhere(_TORCH, "autograd.Value", "a scalar: Value(2.0)"),
@@ -29,6 +30,16 @@ AUTOGRAD: dict[str, Elsewhere] = {
     "elementwise_grad": Elsewhere(_HIPS, "autograd.derivative", "derivative(f, x) at one point"),
     "value_and_grad": Elsewhere(_HIPS, "autograd.grad", "y = f(x), then grad(y, x)"),
     "jacobian": Elsewhere(_HIPS, "autograd.gradient", "the gradient of a scalar f"),
+    "Variable": Elsewhere(_TORCH, "autograd.Value", "a scalar: Value(2.0)"),
+    "Function": Elsewhere(
+        _TORCH, "autograd.defop", "a new op from its forward and derivative: defop(name, f, df)"
+    ),
+    "primitive": Elsewhere(
+        _HIPS, "autograd.defop", "the op and its derivative in one call: defop(name, f, df)"
+    ),
+    "defvjp": Elsewhere(
+        _HIPS, "autograd.defop", "the op and its derivative in one call: defop(name, f, df)"
+    ),
 }
 
 NN: dict[str, Elsewhere] = {
@@ -40,11 +51,15 @@ NN: dict[str, Elsewhere] = {
     "BCELoss": Elsewhere(_TORCH, "nn.BinaryCrossEntropy"),
     "NLLLoss": Elsewhere(_TORCH, "nn.CategoricalCrossEntropy", "on probabilities"),
     "CrossEntropyLoss": Elsewhere(_TORCH, "nn.SoftmaxCrossEntropy", "on logits, as PyTorch's"),
+    "BCEWithLogitsLoss": Elsewhere(
+        _TORCH, "nn.BinaryCrossEntropy", "on probabilities: put nn.Sigmoid() before it"
+    ),
     "Parameter": Elsewhere(_TORCH, "autograd.Value", "a parameter is a leaf Value"),
     "Layer_Dense": Elsewhere(
         _BOOK, "nn.Dense", "the book's numpy class is nn.reference.Layer_Dense"
     ),
     "Layer_Dropout": Elsewhere(_BOOK, "nn.Dropout"),
+    "Layer_Input": Elsewhere(_BOOK, "nn.Sequential", "it takes X itself: no input layer"),
     "Activation_ReLU": Elsewhere(_BOOK, "nn.ReLU"),
     "Activation_Sigmoid": Elsewhere(_BOOK, "nn.Sigmoid"),
     "Activation_Softmax": Elsewhere(_BOOK, "nn.Softmax"),
@@ -54,6 +69,8 @@ NN: dict[str, Elsewhere] = {
     "Loss_MeanSquaredError": Elsewhere(_BOOK, "nn.MSE"),
     "Loss_MeanAbsoluteError": Elsewhere(_BOOK, "nn.MAE"),
     "Activation_Softmax_Loss_CategoricalCrossentropy": Elsewhere(_BOOK, "nn.SoftmaxCrossEntropy"),
+    "Activation_Tanh": Elsewhere(_REF, "nn.Tanh", "not in the book; written in its style"),
+    "Loss_Hinge": Elsewhere(_REF, "nn.Hinge", "micrograd's max-margin loss, in the book's style"),
     "Accuracy_Categorical": Elsewhere(_BOOK, "nn.accuracy"),
     "Accuracy_Regression": Elsewhere(_BOOK, "nn.RegressionAccuracy"),
     "Optimizer_SGD": Elsewhere(_BOOK, "nn.SGD"),

@@ -37,6 +37,22 @@ def test_every_other_engines_name_points_to_one_of_ours_that_exists(
             exec(f"from {package} import {name}", {})
 
 
+def test_every_class_of_nn_reference_names_ours_from_nn() -> None:
+    import nn.reference as R
+
+    classes = {n for n, c in vars(R).items() if isinstance(c, type) and c.__module__ == R.__name__}
+    bases = {"Loss", "Accuracy"}  # the book's shared parts, not something to train with
+    assert classes - bases == {n for n in classes if n in NN}
+    with pytest.raises(ImportError, match=r"nn.Layer_Input is the nnfs book's name; .*Sequential"):
+        exec("from nn import Layer_Input", {})
+
+
+def test_torch_and_hips_custom_functions_point_to_defop() -> None:
+    for name, engine in (("Function", "PyTorch"), ("primitive", "HIPS autograd")):
+        with pytest.raises(ImportError, match=rf"{engine}'s name; chainrule's is autograd.defop"):
+            exec(f"from autograd import {name}", {})
+
+
 def test_from_nn_import_linear_names_dense() -> None:
     with pytest.raises(ImportError) as e:
         from nn import Linear  # type: ignore[attr-defined]  # noqa: F401
