@@ -30,7 +30,7 @@ PYTHON = re.findall(r"```python\n(.*?)```", README, re.S)
 TEXT = re.findall(r"```text\n(.*?)```", README, re.S)
 PROSE = " ".join(README.split())  # line breaks fall anywhere in a paragraph
 SKIP = re.compile(r"# not run by the tests: (\S.*)")
-TOUR, PROPERTIES, NN, VIZ = range(4)  # the blocks, in README order
+TOUR, PROPERTIES, NN, NN_OPTIONS, VIZ = range(5)  # the blocks, in README order
 
 
 @dataclass
@@ -118,9 +118,10 @@ def readme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 
 
 def test_the_readme_has_the_blocks_these_tests_name() -> None:
-    assert len(PYTHON) >= 4
+    assert len(PYTHON) >= 5
     assert "ag.explain" in PYTHON[TOUR] and "def test_by_hand" in PYTHON[PROPERTIES]
-    assert "fit(model" in PYTHON[NN] and "render(loss" in PYTHON[VIZ]
+    assert "fit(model" in PYTHON[NN] and "validation_data=" in PYTHON[NN_OPTIONS]
+    assert "render(loss" in PYTHON[VIZ]
 
 
 @pytest.mark.parametrize("index", range(len(PYTHON)), ids=lambda i: f"block{i + 1}")
@@ -147,11 +148,33 @@ def test_the_property_testing_example_runs_its_three_tests(readme: Session) -> N
     assert checks["test_on_random_graphs"] >= 50
 
 
-def test_the_nn_example_trains(readme: Session) -> None:
+def test_the_nn_example_trains_and_prints_the_books_first_line(readme: Session) -> None:
     losses = readme.namespace["history"]["loss"]
     assert len(losses) == 10
     assert losses[0] == pytest.approx(math.log(3), abs=1e-3)  # 0.01 N(0, 1) weights: uniform
     assert losses[-1] < losses[0]
+    assert readme.printed[NN] == TEXT[1] == "epoch: 0, acc: 0.360, loss: 1.099, lr: 0.05\n"
+
+
+def test_the_nn_options_example_stops_early_and_predicts(readme: Session) -> None:
+    ns = readme.namespace
+    log, net, X2 = ns["log"], ns["net"], ns["X2"]
+    epochs = len(log["loss"])
+    assert sorted(log) == [
+        "accuracy", "data_loss", "loss", "lr", "reg_loss", "val_accuracy", "val_loss"
+    ]  # fmt: skip
+    # the callback stopped training at the first epoch whose validation loss was below 0.1
+    assert 1 < epochs < 100 and log["val_loss"][-1] < 0.1 <= min(log["val_loss"][:-1])
+    # the schedule set each step's rate, 0.05 * 0.99**step: 40 samples make 4 batches per epoch,
+    # and epoch e starts with the rate of step 4e - 1
+    assert log["lr"][1:] == [0.05 * 0.99 ** (4 * e - 1) for e in range(1, epochs)]
+    printed = readme.printed[NN_OPTIONS].splitlines()
+    assert printed[0] == (
+        f"stopped after {epochs} epochs: validation loss {log['val_loss'][-1]:.3f}"
+    )
+    p = net.predict(X2[[0, -1]])
+    assert p.dtype == np.float64 and p.shape == (2, 1) and p[0, 0] < 0.5 < p[1, 0]
+    assert net.training  # predict left the model in training mode, where fit leaves it
 
 
 def test_the_viz_example_renders(readme: Session) -> None:
