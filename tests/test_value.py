@@ -285,53 +285,6 @@ def test_domain_edges_in_backward() -> None:
     assert w.grad == math.inf  # 0.5 * 0^-0.5
 
 
-def test_no_grad_records_leaves_and_restores() -> None:
-    x = Value(2.0)
-    with no_grad():
-        assert not ag.is_grad_enabled()
-        y = x * x + 1
-        assert y.op == "" and y.parents == () and y.data == 5.0
-        with ag.enable_grad():
-            z = x * 2
-            assert z.op == "mul"
-    assert ag.is_grad_enabled()
-    assert (x * x).op == "mul"
-
-
-def test_no_grad_does_not_leak_across_threads() -> None:
-    import threading
-
-    seen: list[str] = []
-
-    def worker() -> None:
-        seen.append((Value(1.0) * 2).op)
-
-    with no_grad():
-        t = threading.Thread(target=worker)
-        t.start()
-        t.join()
-        seen.append((Value(1.0) * 2).op)
-    assert seen == ["mul", ""]
-
-
-def test_no_grad_does_not_leak_across_asyncio_tasks() -> None:
-    import asyncio
-
-    async def recording() -> str:
-        await asyncio.sleep(0)
-        return (Value(1.0) * 2).op
-
-    async def silent() -> str:
-        with no_grad():
-            await asyncio.sleep(0)
-            return (Value(1.0) * 2).op
-
-    async def main() -> list[str]:
-        return list(await asyncio.gather(silent(), recording(), silent()))
-
-    assert asyncio.run(main()) == ["", "mul", ""]
-
-
 def test_detach_cuts_the_graph() -> None:
     x = Value(3.0, "x")
     y = x * x
@@ -339,21 +292,6 @@ def test_detach_cuts_the_graph() -> None:
     assert (d.data, d.op, d.parents, d.label) == (9.0, "", (), "")
     (d * x).backward()
     assert x.grad == 9.0 and y.grad == 0.0
-
-
-def test_scope_tags_nodes() -> None:
-    x = Value(1.0)
-    with ag.scope("layer", owner="L") as outer, ag.scope("neuron 0") as inner:
-        y = x * 2
-    z = y + 1
-    assert y.scope is inner and inner.parent is outer and inner.path == ("layer", "neuron 0")
-    assert outer.owner == "L" and z.scope is None and x.scope is None
-
-
-@pytest.mark.parametrize("name", [7, None, b"layer", ("a",)], ids=repr)
-def test_scope_needs_a_str_name(name: object) -> None:
-    with pytest.raises(TypeError, match=rf"scope\(\) needs a str name, got {type(name).__name__}"):
-        ag.scope(name)  # type: ignore[arg-type]
 
 
 def test_empty_sum_is_the_constant_zero() -> None:
