@@ -16,7 +16,7 @@ import numpy as np
 
 from . import context, graph
 from .anomaly import backward_anomaly, forward_anomaly
-from .ops import OPS, Op
+from .ops import OPS, Op, data
 
 _STATE = context.STATE
 
@@ -65,7 +65,7 @@ def _operator(op: Op, sym: str) -> Callable[[Value, Any], Value]:
             if not isinstance(b, _KNOWN):
                 return NotImplemented
             raise refusal(b, f"the right operand of {sym}", _OPERAND)
-        return Value(f(a.data, c if type(c) is float else c.data), "", op, a, c)
+        return Value(f(a.data, data(c)), "", op, a, c)
 
     method.__doc__ = f"self {sym} other, as one {op.name} node."
     return method
@@ -79,7 +79,7 @@ def _reflected(op: Op, sym: str) -> Callable[[Value, Any], Value]:
         c = _operand(a)
         if c is None:  # nobody is left to defer to
             raise refusal(a, f"the left operand of {sym}", _OPERAND)
-        return Value(f(c if type(c) is float else c.data, b.data), "", op, c, b)
+        return Value(f(data(c), b.data), "", op, c, b)
 
     method.__doc__ = f"other {sym} self, as one {op.name} node."
     return method
@@ -505,7 +505,7 @@ def _compare(f: Any, sym: str, a: Value, b: Any) -> Any:
         if not isinstance(b, _KNOWN):
             return NotImplemented
         raise refusal(b, f"the right operand of {sym}", _OPERAND)
-    return f(a.data, c if type(c) is float else c.data)
+    return f(a.data, data(c))
 
 
 def _label_error(label: Any) -> TypeError:
