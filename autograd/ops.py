@@ -250,6 +250,18 @@ fsin, fcos, ftan = _ieee(math.sin, np.sin), _ieee(math.cos, np.cos), _ieee(math.
 farcsin, farccos = _ieee(math.asin, np.arcsin), _ieee(math.acos, np.arccos)
 farctan = math.atan  # never raises: atan(±inf) = ±pi/2
 fsqrt = _ieee(math.sqrt, np.sqrt)  # sqrt(-0.0) = -0.0, as numpy
+fsinh, fcosh = _ieee(math.sinh, np.sinh), _ieee(math.cosh, np.cosh)
+farcsinh = math.asinh  # never raises
+farccosh, farctanh = _ieee(math.acosh, np.arccosh), _ieee(math.atanh, np.arctanh)
+flog2, flog10 = _ieee(math.log2, np.log2), _ieee(math.log10, np.log10)
+flog1p, fexpm1 = _ieee(math.log1p, np.log1p), _ieee(math.expm1, np.expm1)
+
+
+def _pow2(a: float) -> float:
+    return math.pow(2.0, a)
+
+
+fexp2 = _ieee(_pow2, np.exp2)  # math.exp2 is Python 3.11's; pow(2, a) is the same number
 
 if sys.version_info >= (3, 11):
     fcbrt = math.cbrt
@@ -302,6 +314,8 @@ def _either(method: str, ffn: Callable[[float], float], ufunc: Any) -> Callable[
 
 sin, cos = _either("sin", fsin, np.sin), _either("cos", fcos, np.cos)
 sqrt = _either("sqrt", fsqrt, np.sqrt)
+sinh, cosh = _either("sinh", fsinh, np.sinh), _either("cosh", fcosh, np.cosh)
+exp = _either("exp", fexp, np.exp)
 
 
 def data(a: Scalar) -> float:
@@ -762,6 +776,142 @@ _register(
         formula=lambda s, x, out, i: s.div("1", s.mul("3", s.pow(out, "2"))),
         domain=(NONZERO,),
         array=ArrayForm(np.cbrt),
+    )
+)
+
+
+# ---- hyperbolic functions ----
+
+_register(
+    Op(
+        "sinh",
+        fsinh,
+        lambda out, a: (cosh(a),),
+        "f(a) = sinh a; df/da = cosh a",
+        1,
+        formula=lambda s, x, out, i: s.fn("cosh", x[0]),
+        domain=(((-5.0, 5.0),),),  # cosh 5 ~ 74
+        array=ArrayForm(np.sinh),
+    )
+)
+_register(
+    Op(
+        "cosh",
+        fcosh,
+        lambda out, a: (sinh(a),),
+        "f(a) = cosh a; df/da = sinh a",
+        1,
+        formula=lambda s, x, out, i: s.fn("sinh", x[0]),
+        domain=(((-5.0, 5.0),),),
+        array=ArrayForm(np.cosh),
+    )
+)
+_register(
+    Op(
+        "arcsinh",
+        farcsinh,
+        lambda out, a: (div(1.0, sqrt(a * a + 1.0)),),
+        "f(a) = arcsinh a; df/da = 1 / sqrt(a^2 + 1)",
+        1,
+        formula=_inverse_sqrt_formula("{} + 1"),
+        array=ArrayForm(np.arcsinh),
+    )
+)
+_register(
+    Op(
+        "arccosh",
+        farccosh,
+        # PyTorch's formula, which is finite below -1 too, where f itself is nan.
+        lambda out, a: (div(1.0, sqrt(a * a - 1.0)),),
+        "f(a) = arccosh a (a >= 1); df/da = 1 / sqrt(a^2 - 1)",
+        1,
+        kinks=lambda a: ((1.0,),),
+        formula=_inverse_sqrt_formula("{} - 1"),
+        domain=(((1.0 + MARGIN, None),),),
+        array=ArrayForm(np.arccosh),
+    )
+)
+_register(
+    Op(
+        "arctanh",
+        farctanh,
+        lambda out, a: (div(1.0, 1.0 - a * a),),
+        "f(a) = arctanh a; df/da = 1 / (1 - a^2)",
+        1,
+        kinks=lambda a: ((-1.0, 1.0),),
+        formula=lambda s, x, out, i: s.div("1", f"1 - {s.pow(x[0], '2')}"),
+        domain=(((-0.9, 0.9),),),
+        array=ArrayForm(np.arctanh),
+    )
+)
+
+
+# ---- logarithms and exponentials in other bases, and near 0 ----
+
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
+_register(
+    Op(
+        "log2",
+        flog2,
+        lambda out, a: (div(1.0, a * LN2),),
+        "f(a) = log2 a; df/da = 1 / (a ln 2)",
+        1,
+        kinks=lambda a: ((0.0,),),
+        formula=lambda s, x, out, i: s.div("1", s.mul(x[0], s.ln("2"))),
+        domain=(POSITIVE,),
+        array=ArrayForm(np.log2),
+    )
+)
+_register(
+    Op(
+        "log10",
+        flog10,
+        lambda out, a: (div(1.0, a * LN10),),
+        "f(a) = log10 a; df/da = 1 / (a ln 10)",
+        1,
+        kinks=lambda a: ((0.0,),),
+        formula=lambda s, x, out, i: s.div("1", s.mul(x[0], s.ln("10"))),
+        domain=(POSITIVE,),
+        array=ArrayForm(np.log10),
+    )
+)
+_register(
+    Op(
+        "log1p",
+        flog1p,
+        lambda out, a: (div(1.0, a + 1.0),),
+        "f(a) = ln(1 + a), exact for tiny a; df/da = 1 / (1 + a)",
+        1,
+        kinks=lambda a: ((-1.0,),),
+        formula=lambda s, x, out, i: s.div("1", f"1 + {x[0]}"),
+        domain=(((-1.0 + MARGIN, None),),),
+        array=ArrayForm(np.log1p),
+    )
+)
+_register(
+    Op(
+        "expm1",
+        fexpm1,
+        # e^a, not PyTorch's f + 1: that cancels for a < 0 (0 instead of e^a from a = -37 on).
+        lambda out, a: (exp(a),),
+        "f(a) = e^a - 1, exact for tiny a; df/da = e^a",
+        1,
+        formula=lambda s, x, out, i: s.fn("exp", x[0]),
+        domain=(((None, 5.0),),),
+        array=ArrayForm(np.expm1),
+    )
+)
+_register(
+    Op(
+        "exp2",
+        fexp2,
+        lambda out, a: (out * LN2,),
+        "f(a) = 2^a; df/da = 2^a ln 2 = f ln 2",
+        1,
+        formula=lambda s, x, out, i: s.mul(out, s.ln("2")),
+        domain=(((None, 7.0),),),  # 2^7 = 128
+        array=ArrayForm(np.exp2),
     )
 )
 

@@ -287,6 +287,16 @@ class Value:
     arctan = _unary("arctan")
     sqrt = _unary("sqrt")
     cbrt = _unary("cbrt")
+    sinh = _unary("sinh")
+    cosh = _unary("cosh")
+    arcsinh = _unary("arcsinh")
+    arccosh = _unary("arccosh")
+    arctanh = _unary("arctanh")
+    log2 = _unary("log2")
+    log10 = _unary("log10")
+    log1p = _unary("log1p")
+    expm1 = _unary("expm1")
+    exp2 = _unary("exp2")
 
     # ---- gradients ----
 

@@ -205,7 +205,10 @@ def test_unlabelled_nodes_with_one_op_get_numbered_from_the_root() -> None:
 
 
 # The functions a formula may name, as Python evaluates them.
-_FUNCTIONS = {name: getattr(np, name) for name in ("log", "exp", "sqrt", "sin", "cos", "tanh")}
+_FUNCTIONS = {
+    name: getattr(np, name)
+    for name in ("log", "exp", "sqrt", "sin", "cos", "tanh", "sinh", "cosh", "sign", "floor")
+}
 
 
 def _evaluate(numbers: str) -> float:

@@ -80,6 +80,18 @@ ORACLES: dict[str, Oracle] = {
     "arctan": (np.arctan, lambda a: (1.0 / (1.0 + a * a),)),
     "sqrt": (np.sqrt, lambda a: (0.5 / np.sqrt(a),)),
     "cbrt": (np.cbrt, lambda a: (np.cbrt(a) / (3.0 * a),)),
+    # hyperbolic functions
+    "sinh": (np.sinh, lambda a: (np.cosh(a),)),
+    "cosh": (np.cosh, lambda a: (np.sinh(a),)),
+    "arcsinh": (np.arcsinh, lambda a: (1.0 / np.hypot(a, 1.0),)),
+    "arccosh": (np.arccosh, lambda a: (1.0 / np.sqrt((a - 1.0) * (a + 1.0)),)),
+    "arctanh": (np.arctanh, lambda a: (0.5 / (1.0 + a) + 0.5 / (1.0 - a),)),
+    # logarithms and exponentials in other bases, and near 0
+    "log2": (np.log2, lambda a: (np.log2(np.e) / a,)),
+    "log10": (np.log10, lambda a: (np.log10(np.e) / a,)),
+    "log1p": (np.log1p, lambda a: (1.0 / (1.0 + a),)),
+    "expm1": (np.expm1, lambda a: (np.exp(a),)),
+    "exp2": (np.exp2, lambda a: (np.exp2(a) * np.log(2.0),)),
 }
 
 

@@ -16,7 +16,9 @@ from strategies import BUILT_IN_OPS, Expression, assert_gradients_match, express
 import autograd as ag
 from autograd import Value
 
-GRAPHS = 600  # property (a) draws this many random graphs; the issue asks for at least 500
+# Property (a) draws this many random graphs: the issue asks for at least 500, and every op of
+# the table must come up at least 50 times among their steps (about 4 steps per graph).
+GRAPHS = max(600, 36 * len(BUILT_IN_OPS))
 
 
 def test_random_graphs_gradients_match_central_differences() -> None:
