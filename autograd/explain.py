@@ -85,7 +85,7 @@ class Group:
     subtotal: float  # upstream · factor.value: these paths' share of d root/d wrt
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Explanation:
     """d root/d wrt as a sum over paths of products of local derivatives; str() prints it."""
 
@@ -170,7 +170,18 @@ def explain(
         names = {root: node_name(root), wrt: node_name(wrt)}
         if names[root] == names[wrt]:
             names = {root: names[root] + "#1", wrt: names[wrt] + "#2"}
-        return Explanation(root, wrt, 0, -1, 0.0, (), (), (), names, max_paths)
+        return Explanation(
+            root=root,
+            wrt=wrt,
+            count=0,
+            longest=-1,
+            total=0.0,
+            paths=(),
+            groups=(),
+            nodes=(),
+            names=names,
+            max_paths=max_paths,
+        )
     names = _names(root, down)
 
     # The chain rule over the nodes on paths, in backward()'s order and with its arithmetic, so
@@ -201,11 +212,11 @@ def explain(
 
     paths = _enumerate_paths(root, wrt, down, local, names) if listing else None
     return Explanation(
-        root,
-        wrt,
-        count,
-        longest[root],
-        total,
+        root=root,
+        wrt=wrt,
+        count=count,
+        longest=longest[root],
+        total=total,
         paths=None if paths is None else tuple(paths),
         groups=tuple(groups),
         nodes=tuple(on_paths),
