@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from autograd import Value
 
 from .batch import as_batch, grad_array
 from .module import Module
+
+if TYPE_CHECKING:
+    from .replay import Recorder
 
 _dot = ag.dot
 
@@ -88,6 +91,7 @@ class Dense(Module):
     """
 
     prefix = "dense"
+    replayable = True
 
     def __init__(
         self,
@@ -224,6 +228,7 @@ class Dropout(Module):
     """
 
     prefix = "dropout"
+    replayable = True
 
     def __init__(
         self, rate: float, rng: np.random.Generator | int | None = None, name: str | None = None
@@ -245,6 +250,18 @@ class Dropout(Module):
         # Drawn even at rate 0, as the book does, so the random stream stays in step with it.
         mask = self.rng.binomial(1, keep, size=(len(rows), len(rows[0]))) / keep
         return [[x * m for x, m in zip(row, ms)] for row, ms in zip(rows, mask.tolist())]
+
+    def forward_sample(self, row: list[Value], tape: Recorder) -> list[Value]:
+        """In training, x * m with the mask m per-sample input leaves, drawn each step as forward
+        draws them (one binomial draw over the whole batch); otherwise x itself."""
+        if not self.training:
+            return row
+        keep, width = 1 - self.rate, len(row)
+        masks = tape.inputs_from(
+            [f"{self.name}.mask[{j}]" for j in range(width)],
+            lambda step: self.rng.binomial(1, keep, size=(step.n, width)) / keep,
+        )
+        return [x * m for x, m in zip(row, masks)]
 
     def __repr__(self) -> str:
         return f"Dropout({self.rate}, name={self.name!r})"

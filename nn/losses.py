@@ -13,16 +13,21 @@ table states a derivative its function does not have.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import autograd as ag
 from autograd import Value
 from autograd.ops import fclip
+from autograd.replay import NotReplayable
 
+from .activations import softmax_max
 from .batch import Batch, as_batch
-from .module import Module
+from .module import Module, gc_paused
+
+if TYPE_CHECKING:
+    from .replay import Recorder, StepData
 
 # The book's clip: probabilities are kept in [EPSILON, 1 - EPSILON] before logs are taken.
 EPSILON = 1e-7
@@ -81,23 +86,8 @@ def _targets_like(y: Any, rows: Batch, who: str) -> Batch:
     return target
 
 
-class MSE(Module):
-    """L = mean over all entries of (y_hat - y)^2; dL/dy_hat = 2 (y_hat - y) / N."""
-
-    prefix = "mse"
-
-    def forward(self, pred: Any, target: Any) -> Value:
-        """The mean squared difference between predictions and targets."""
-        rows = as_batch(pred, self.name, wrap=True)
-        target_rows = _targets_like(target, rows, self.name)
-        squares = [
-            (p - t).square() for row, trow in zip(rows, target_rows) for p, t in zip(row, trow)
-        ]
-        return ag.sum(squares) / len(squares)
-
-
-def _class_weights(y: Any, n: int, k: int, who: str) -> list[list[tuple[int, float]]]:
-    """Per sample, the (class, target probability) pairs with a nonzero target."""
+def _classes(y: Any, n: int, k: int, who: str) -> np.ndarray:
+    """The targets checked: class indices (n,) as ints, or probability rows (n, k) as floats."""
     arr = np.asarray(y)
     if arr.ndim == 1:
         if arr.dtype.kind not in "iu":
@@ -110,7 +100,7 @@ def _class_weights(y: Any, n: int, k: int, who: str) -> list[list[tuple[int, flo
             raise ValueError(
                 f"{who}: class index {arr[i]} at sample {i} is outside 0..{k - 1} ({k} classes)"
             )
-        return [[(int(c), 1.0)] for c in arr.tolist()]
+        return arr
     if arr.ndim == 2:
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{who}: one-hot targets must be numbers, got dtype {arr.dtype}")
@@ -129,13 +119,157 @@ def _class_weights(y: Any, n: int, k: int, who: str) -> list[list[tuple[int, flo
             raise ValueError(
                 f"{who}: target row {i} is not a probability distribution: {arr[i].tolist()}"
             )
-        return [[(c, t) for c, t in enumerate(row) if t != 0.0] for row in arr.tolist()]
+        return arr
     raise ValueError(
         f"{who}: targets must be class indices (n,) or one-hot (n, k), got shape {arr.shape}"
     )
 
 
-class CategoricalCrossEntropy(Module):
+def _class_weights(y: Any, n: int, k: int, who: str) -> list[list[tuple[int, float]]]:
+    """Per sample, the (class, target probability) pairs with a nonzero target."""
+    arr = _classes(y, n, k, who)
+    if arr.ndim == 1:
+        return [[(int(c), 1.0)] for c in arr.tolist()]
+    return [[(c, t) for c, t in enumerate(row) if t != 0.0] for row in arr.tolist()]
+
+
+def _one_hot(y: Any, n: int, k: int, who: str) -> np.ndarray:
+    """The targets as one-hot rows (n, k); soft targets (several nonzero entries) cannot replay."""
+    arr = _classes(y, n, k, who)
+    if arr.ndim == 1:
+        out = np.zeros((n, k), dtype=np.float64)
+        out[np.arange(n), arr] = 1.0
+        return out
+    if not ((arr == 1.0).sum(axis=1) == 1).all():
+        raise NotReplayable(
+            f"{who}: soft targets (rows with several nonzero entries) give each sample a graph "
+            "of its own shape (one term per nonzero entry)"
+        )
+    return arr
+
+
+def _numbers_like(y: Any, n: int, k: int, who: str) -> np.ndarray:
+    """Targets shaped like the predictions (n, k), as `_targets_like` takes them, as floats."""
+    try:
+        arr = np.asarray(y)
+    except ValueError as e:  # ragged
+        raise ValueError(f"{who} targets are not an array: {e}") from e
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{who} targets need real numbers, got an array of dtype {arr.dtype}")
+    if arr.ndim == 1 and k == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.shape != (n, k):
+        raise ValueError(
+            f"{who}: predictions have shape ({n}, {k}) but targets have shape {arr.shape}"
+        )
+    return arr.astype(np.float64)
+
+
+class Loss(Module):
+    """A loss module: forward(predictions, targets) -> the mean loss, and its per-sample form.
+
+    `sample_loss(row, tape)` builds one sample's sum of terms from its predictions (a row of
+    Values), with its targets as per-sample input leaves, in a form whose shape is the same for
+    every sample; it returns that sum and the number of terms. nn.replay runs it over a batch:
+    the loss is the sum over samples divided by the number of terms of the batch.
+    """
+
+    replayable = True
+
+    def record_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """`sample_loss` inside this loss's scope, as nn.replay records it."""
+        with gc_paused(), ag.scope(self.name, owner=self):
+            return self.sample_loss(row, tape)
+
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """One sample's sum of terms and how many terms there are (see the class docstring)."""
+        raise NotImplementedError(f"{type(self).__name__} has no per-sample form")
+
+    def _numbers(self, tape: Recorder, k: int) -> list[Value]:
+        """Target leaves for k numbers per sample."""
+
+        def source(step: StepData) -> np.ndarray:
+            return _numbers_like(step.y, step.n, k, self.name)
+
+        return tape.inputs_from([f"y[{j}]" for j in range(k)], source)
+
+    def _one_hot(self, tape: Recorder, k: int) -> list[Value]:
+        """Target leaves for a one-hot row of k classes."""
+
+        def source(step: StepData) -> np.ndarray:
+            return _one_hot(step.y, step.n, k, self.name)
+
+        return tape.inputs_from([f"y[{j}]" for j in range(k)], source)
+
+
+def _sum(terms: list[Value]) -> Value:
+    """One term itself, several as one `sum` node."""
+    return terms[0] if len(terms) == 1 else ag.sum(terms)
+
+
+def _clip_array(p: Any) -> Any:
+    """fclip(p, EPSILON, 1 - EPSILON) entry by entry."""
+    m = np.where(p < EPSILON, EPSILON, p)
+    return np.where(m > 1.0 - EPSILON, 1.0 - EPSILON, m)
+
+
+def _log_clip_shift(p: Any, log_p: Any) -> Any:
+    """`_log_clipped`'s constant, per sample: log clip(p) - log p where the clip is in force."""
+    c = _clip_array(p)
+    clipped = (c != p) & (c == c)
+    if (clipped & ~((p > 0.0) & (p < np.inf))).any():
+        raise NotReplayable(
+            "a probability of exactly 0 (or not in (0, inf)) has the constant log(1e-7) in the "
+            "scalar graph, with no gradient, where other samples have log p"
+        )
+    return np.where(clipped, np.log(c) - log_p, 0.0)
+
+
+def _straight_clip_shift(p: Any) -> Any:
+    """`_straight_through_clip`'s constant, per sample: clip(p) - p where the clip is in force."""
+    c = _clip_array(p)
+    clipped = (c != p) & (c == c)
+    if (clipped & ~np.isfinite(p)).any():
+        raise NotReplayable(
+            "an infinite prediction has the constant clip(p) in the scalar graph, with no "
+            "gradient, where other samples have p"
+        )
+    return np.where(clipped, c - p, 0.0)
+
+
+def _nll_clip_shift(nll: Any, total: Any, *exps_and_ys: Any) -> Any:
+    """SoftmaxCrossEntropy's constant, per sample: -log clip(p_c) - nll where the clip is in
+    force and nll is finite; p_c = e_c / total, the one-hot row picking e_c."""
+    k = len(exps_and_ys) // 2
+    picked: Any = -0.0
+    for e, y in zip(exps_and_ys[:k], exps_and_ys[k:]):
+        picked = picked + y * e
+    p = picked / total
+    c = _clip_array(p)
+    return np.where((c != p) & np.isfinite(nll), -np.log(c) - nll, 0.0)
+
+
+class MSE(Loss):
+    """L = mean over all entries of (y_hat - y)^2; dL/dy_hat = 2 (y_hat - y) / N."""
+
+    prefix = "mse"
+
+    def forward(self, pred: Any, target: Any) -> Value:
+        """The mean squared difference between predictions and targets."""
+        rows = as_batch(pred, self.name, wrap=True)
+        target_rows = _targets_like(target, rows, self.name)
+        squares = [
+            (p - t).square() for row, trow in zip(rows, target_rows) for p, t in zip(row, trow)
+        ]
+        return ag.sum(squares) / len(squares)
+
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """sum_j (y_hat_j - y_j)^2 over the sample's outputs, the targets input leaves."""
+        targets = self._numbers(tape, len(row))
+        return _sum([(p - t).square() for p, t in zip(row, targets)]), len(row)
+
+
+class CategoricalCrossEntropy(Loss):
     """L = mean_i -sum_k y_ik log clip(p_ik); dL/dp_ik = -y_ik / p_ik / n, the book's, everywhere.
 
     Targets are class indices (n,) or one-hot rows (n, k). For one-hot rows this is the book's
@@ -159,8 +293,20 @@ class CategoricalCrossEntropy(Module):
             sample_losses.append(-(logs[0] if len(logs) == 1 else ag.sum(logs)))
         return ag.sum(sample_losses) / len(sample_losses)
 
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """-log clip(p_c), with p_c = dot(y, p) for the one-hot target row y (input leaves).
 
-class SoftmaxCrossEntropy(Module):
+        The pick is exact: the other products are 0 * p_k = 0. The clip is a derived shift,
+        0 where it is not in force (see `_log_clipped`).
+        """
+        ys = self._one_hot(tape, len(row))
+        p = ag.dot(ys, row)
+        log_p = p.log()
+        shift = tape.derived_leaf("clip", _log_clip_shift, [p, log_p])
+        return -(log_p + shift), 1
+
+
+class SoftmaxCrossEntropy(Loss):
     """Softmax and categorical cross-entropy in one, on logits z: the book's
     Activation_Softmax_Loss_CategoricalCrossentropy. L = mean_i -log clip(p_i,c), dL/dz = (p - y)/n.
 
@@ -195,8 +341,23 @@ class SoftmaxCrossEntropy(Module):
             sample_losses.append(terms[0] if len(terms) == 1 else ag.sum(terms))
         return ag.sum(sample_losses) / len(sample_losses)
 
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """log sum_k e^(z_k - m) - dot(y, z - m) for the one-hot target row y (input leaves).
 
-class BinaryCrossEntropy(Module):
+        m is the row's max (a derived leaf); dot(y, z - m) picks z_c - m exactly. The book's
+        clip is a derived shift, 0 where it is not in force.
+        """
+        m = softmax_max(row, tape)
+        shifted = [v - m for v in row]
+        exps = [s.exp() for s in shifted]
+        total = ag.sum(exps)
+        ys = self._one_hot(tape, len(row))
+        nll = total.log() - ag.dot(ys, shifted)
+        shift = tape.derived_leaf("clip", _nll_clip_shift, [nll, total, *exps, *ys])
+        return nll + shift, 1
+
+
+class BinaryCrossEntropy(Loss):
     """L = mean -(y log clip(p) + (1 - y) log(1 - clip(p))); dL/dp = -(y/c - (1-y)/(1-c)) / N, c = clip(p).
 
     The book's formulas for both: its backward clips p too and then differentiates as if the clip
@@ -221,8 +382,21 @@ class BinaryCrossEntropy(Module):
                     terms.append(-(t * c.log() + (1.0 - t) * (1.0 - c).log()))
         return ag.sum(terms) / len(terms)
 
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """sum_j -(y log c + (1 - y) log(1 - c)), c = p + a derived clip shift, y input leaves.
 
-class MAE(Module):
+        For y = 1 this is -log c to the bit (1 log c + 0 log(1 - c), with log(1 - c) finite as c
+        is clipped), and likewise for y = 0: the scalar graph's two special cases.
+        """
+        targets = self._numbers(tape, len(row))
+        terms = []
+        for p, t in zip(row, targets):
+            c = p + tape.derived_leaf("clip", _straight_clip_shift, [p])
+            terms.append(-(t * c.log() + (1.0 - t) * (1.0 - c).log()))
+        return _sum(terms), len(row)
+
+
+class MAE(Loss):
     """L = mean over all entries of |y_hat - y|; dL/dy_hat = sign(y_hat - y) / N (0 where equal).
 
     |d| is written relu(d) + relu(-d), whose derivative at d = 0 is 0, as the book's np.sign.
@@ -241,8 +415,17 @@ class MAE(Module):
                 terms.append(d.relu() + (-d).relu())
         return ag.sum(terms) / len(terms)
 
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """sum_j |y_hat_j - y_j|, written as in forward, the targets input leaves."""
+        targets = self._numbers(tape, len(row))
+        terms = []
+        for p, t in zip(row, targets):
+            d = p - t
+            terms.append(d.relu() + (-d).relu())
+        return _sum(terms), len(row)
 
-class Hinge(Module):
+
+class Hinge(Loss):
     """L = mean over all entries of max(0, 1 - y * s), for labels y in {-1, +1} and scores s.
 
     The max-margin loss of micrograd's demo: a sample costs nothing once its score is on the
@@ -259,3 +442,8 @@ class Hinge(Module):
             (1.0 - s * t).relu() for row, trow in zip(rows, target_rows) for s, t in zip(row, trow)
         ]
         return ag.sum(terms) / len(terms)
+
+    def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
+        """sum_j max(0, 1 - y_j s_j), the labels input leaves."""
+        targets = self._numbers(tape, len(row))
+        return _sum([(1.0 - s * t).relu() for s, t in zip(row, targets)]), len(row)

@@ -6,12 +6,15 @@ import gc
 import itertools
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import autograd as ag
 from autograd import Value
+
+if TYPE_CHECKING:
+    from .replay import Recorder
 
 
 @contextmanager
@@ -51,6 +54,10 @@ class Module:
     """
 
     prefix = "module"  # the stem of the automatic name, e.g. "dense" -> "dense1"
+    # True when the module's graph has the same shape for every sample, so that nn.replay can
+    # record it once and run it over whole batches (see `forward_sample`). A subclass of your
+    # own says so only if its forward takes no branch on a number.
+    replayable = False
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
@@ -68,6 +75,19 @@ class Module:
         """`forward(*args)`, every node it makes tagged with this module's scope."""
         with gc_paused(), ag.scope(self.name, owner=self):
             return self.forward(*args)
+
+    def record(self, row: list[Value], tape: Recorder) -> list[Value]:
+        """This module on one sample (a row of Values), as nn.replay records it for every sample."""
+        with gc_paused(), ag.scope(self.name, owner=self):
+            return self.forward_sample(row, tape)
+
+    def forward_sample(self, row: list[Value], tape: Recorder) -> list[Value]:
+        """`forward` on one sample, in a form that has the same shape for every sample.
+
+        By default forward on a batch of one row; a module whose graph would depend on the
+        sample's numbers records them as leaves with `tape` instead (Softmax, Dropout).
+        """
+        return list(self.forward([row])[0])
 
     def parameters(self) -> list[Value]:
         """The trainable leaf Values, each listed once."""
@@ -95,8 +115,17 @@ class Module:
             return None
         return terms[0] if len(terms) == 1 else ag.sum(terms)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """The outputs for X as a float64 array, in evaluation mode and with no graph recorded."""
+    def predict(self, X: Any, engine: str = "auto") -> np.ndarray:
+        """The outputs for X as a float64 array, in evaluation mode and with no graph kept.
+
+        `engine`: "replay" runs one sample's recorded graph over all of X as arrays, "scalar"
+        builds the graph of Values sample by sample, "auto" replays when the model allows
+        (see nn.replay).
+        """
+        from . import replay
+
+        if replay.resolve(engine, self, None, X, "predict()"):
+            return replay.predict(self, replay.as_inputs(X, "predict() X"))
         was_training = self.training
         self.eval()
         try:
@@ -179,6 +208,7 @@ class Sequential(Module):
     """Modules applied in order: model(X) = layers[-1](... layers[0](X))."""
 
     prefix = "sequential"
+    replayable = True
 
     def __init__(self, layers: Sequence[Module], name: str | None = None) -> None:
         super().__init__(name)
@@ -195,6 +225,12 @@ class Sequential(Module):
         for layer in self.layers:
             X = layer(X)
         return X
+
+    def forward_sample(self, row: list[Value], tape: Recorder) -> list[Value]:
+        """Each layer's per-sample form, in order."""
+        for layer in self.layers:
+            row = layer.record(row, tape)
+        return row
 
     def children(self) -> list[Module]:
         """The layers, in order."""

@@ -19,6 +19,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
+
 from autograd import Value
 from autograd.ops import data
 
@@ -39,7 +41,7 @@ class Range(NamedTuple):
 
 
 # What a step computes: the parameters' new values, and the optimiser's new state by attribute.
-Updates = tuple[list[float], dict[str, list[float]]]
+Updates = tuple[np.ndarray, dict[str, np.ndarray]]
 
 _RATE = Range(0.0, False, math.inf, "")
 _FACTOR = Range(0.0, False, 1.0, "at 1 the average never forgets its start")
@@ -104,22 +106,38 @@ class Optimizer:
             raise ValueError(f"{who} must be {allowed.describe()}, got {x!r}{why}")
         return v
 
-    def step(self) -> None:
-        """One update of every parameter from its current grad, all or nothing."""
+    def step(self, grads: Any = None) -> None:
+        """One update of every parameter from its current grad (or from `grads`), all or nothing.
+
+        `grads`, when given, holds d loss / d p for every parameter in `params` order (an array,
+        as a replayed backward gives it); by default each parameter's own `.grad` is read.
+        """
         # lr_t = lr / (1 + decay * t), written as the book writes it. Computed at every step,
         # with or without decay, so that a new `learning_rate` always takes effect.
         lr = self.learning_rate * (1.0 / (1.0 + self.decay * self.iterations))
-        grads = [data(p.grad) for p in self.params]  # a Value after create_graph
-        new_data, new_state = self._updates(lr, grads)
+        if grads is None:
+            g = np.array([data(p.grad) for p in self.params], dtype=np.float64)  # Value: create_graph
+        else:
+            g = np.asarray(grads, dtype=np.float64)
+            if g.shape != (len(self.params),):
+                raise ValueError(
+                    f"{type(self).__name__}.step(grads) needs {len(self.params)} gradients, "
+                    f"got shape {g.shape}"
+                )
+        now = np.array([p.data for p in self.params], dtype=np.float64)
+        # Whole arrays at once: numpy's +, -, *, / and sqrt round each entry exactly as the
+        # same float expression in Python does, so this is the per-parameter formula to the bit.
+        with np.errstate(all="ignore"):
+            new_data, new_state = self._updates(lr, g, now)
         # Nothing above wrote anything; from here on only assignments remain.
-        for p, x in zip(self.params, new_data):
+        for p, x in zip(self.params, new_data.tolist()):
             p.data = x
         for name, values in new_state.items():
-            setattr(self, name, values)
+            setattr(self, name, values.tolist())
         self.current_learning_rate = lr
         self.iterations += 1
 
-    def _updates(self, lr: float, grads: list[float]) -> Updates:
+    def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         """The parameters' new values and the new per-parameter state, computed without writing."""
         raise NotImplementedError(f"{type(self).__name__} does not define _updates()")
 
@@ -154,13 +172,13 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.momentums = [0.0] * len(self.params)
 
-    def _updates(self, lr: float, grads: list[float]) -> Updates:
+    def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         mu = self.momentum
         if mu:
             # the step keeps a fraction of the previous step: v = mu v - lr g
-            velocity = [mu * v - lr * g for v, g in zip(self.momentums, grads)]
-            return [p.data + v for p, v in zip(self.params, velocity)], {"momentums": velocity}
-        return [p.data + -lr * g for p, g in zip(self.params, grads)], {}
+            velocity = mu * np.array(self.momentums) - lr * grads
+            return data + velocity, {"momentums": velocity}
+        return data + -lr * grads, {}
 
 
 class Adagrad(Optimizer):
@@ -184,14 +202,11 @@ class Adagrad(Optimizer):
         self.epsilon = epsilon
         self.cache = [0.0] * len(self.params)
 
-    def _updates(self, lr: float, grads: list[float]) -> Updates:
+    def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         eps = self.epsilon
         # the sum of all squared gradients so far: often-moved parameters slow down
-        cache = [c + g * g for c, g in zip(self.cache, grads)]
-        new = [
-            p.data + -lr * g / (math.sqrt(c) + eps) for p, g, c in zip(self.params, grads, cache)
-        ]
-        return new, {"cache": cache}
+        cache = np.array(self.cache) + grads * grads
+        return data + -lr * grads / (np.sqrt(cache) + eps), {"cache": cache}
 
 
 class RMSprop(Optimizer):
@@ -214,14 +229,11 @@ class RMSprop(Optimizer):
         self.rho = rho
         self.cache = [0.0] * len(self.params)
 
-    def _updates(self, lr: float, grads: list[float]) -> Updates:
+    def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         eps, rho = self.epsilon, self.rho
         # a moving average of squared gradients, instead of Adagrad's ever-growing sum
-        cache = [rho * c + (1 - rho) * (g * g) for c, g in zip(self.cache, grads)]
-        new = [
-            p.data + -lr * g / (math.sqrt(c) + eps) for p, g, c in zip(self.params, grads, cache)
-        ]
-        return new, {"cache": cache}
+        cache = rho * np.array(self.cache) + (1 - rho) * (grads * grads)
+        return data + -lr * grads / (np.sqrt(cache) + eps), {"cache": cache}
 
 
 class Adam(Optimizer):
@@ -251,16 +263,15 @@ class Adam(Optimizer):
         self.momentums = [0.0] * len(self.params)
         self.cache = [0.0] * len(self.params)
 
-    def _updates(self, lr: float, grads: list[float]) -> Updates:
+    def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         eps, b1, b2 = self.epsilon, self.beta_1, self.beta_2
         # Both averages start at 0, so early on they are biased towards 0; dividing by
         # 1 - beta^(t+1) undoes exactly that bias (t counts the steps taken before this one).
         m_scale = 1 - b1 ** (self.iterations + 1)
         c_scale = 1 - b2 ** (self.iterations + 1)
-        m = [b1 * m + (1 - b1) * g for m, g in zip(self.momentums, grads)]
-        c = [b2 * c + (1 - b2) * (g * g) for c, g in zip(self.cache, grads)]
-        new = [
-            p.data + -lr * (mk / m_scale) / (math.sqrt(ck / c_scale) + eps)
-            for p, mk, ck in zip(self.params, m, c)
-        ]
-        return new, {"momentums": m, "cache": c}
+        m = b1 * np.array(self.momentums) + (1 - b1) * grads
+        c = b2 * np.array(self.cache) + (1 - b2) * (grads * grads)
+        return data + -lr * (m / m_scale) / (np.sqrt(c / c_scale) + eps), {
+            "momentums": m,
+            "cache": c,
+        }

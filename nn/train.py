@@ -7,6 +7,7 @@ lack: mini-batches, validation data, and a learning-rate schedule and callbacks.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from autograd import Value, enable_grad, no_grad
 
+from . import replay
 from .batch import as_batch, data_array
 from .layers import random_source
 from .module import Module, gc_paused
@@ -31,7 +33,7 @@ def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:
     class, and so does y > threshold; 0.5 suits sigmoid outputs and 0/1 labels, 0 suits the
     scores and -1/+1 labels of a hinge loss.
     """
-    p = data_array(as_batch(pred, "accuracy()"))
+    p = _numbers(pred, "accuracy()")
     target = np.asarray(y)
     n, k = p.shape
     if k == 1:
@@ -49,6 +51,13 @@ def accuracy(pred: Any, y: Any, threshold: float = 0.5) -> float:
     return float(np.mean(np.argmax(p, axis=1) == target))
 
 
+def _numbers(pred: Any, who: str) -> np.ndarray:
+    """Predictions as a float array (n, k): a replayed float array as it is, else via as_batch."""
+    if isinstance(pred, np.ndarray) and pred.dtype == np.float64 and pred.ndim == 2 and pred.size:
+        return pred
+    return data_array(as_batch(pred, who))
+
+
 class RegressionAccuracy:
     """The fraction of predictions within `precision` of their targets: |y_hat - y| < precision.
 
@@ -61,7 +70,7 @@ class RegressionAccuracy:
 
     def __call__(self, pred: Any, y: Any) -> float:
         """mean(|y_hat - y| < precision)."""
-        p = data_array(as_batch(pred, "RegressionAccuracy"))
+        p = _numbers(pred, "RegressionAccuracy")
         target = np.asarray(y, dtype=np.float64).reshape(p.shape)
         if self.precision is None:
             self.precision = float(np.std(target) / 250)
@@ -74,18 +83,35 @@ def train_step(
     optimizer: Optimizer,
     X: Any,
     y: Any,
+    engine: str = "auto",
 ) -> tuple[float, Any]:
     """One step: forward, loss (plus the model's regularisation), zero grads, backward, update.
 
-    Returns (the loss before the update, the model's output)."""
+    Returns (the loss before the update, the model's output): Values from the scalar path, a
+    float array (n_samples, n_outputs) from replay. `engine` is "replay", "scalar" or "auto"
+    (replay when the model and loss allow; see nn.replay)."""
+    if replay.resolve(engine, model, loss_fn, X, "train_step()"):
+        Xa = replay.as_inputs(X, "train_step() X")
+        try:
+            loss, _, _, output = replay.program(model, loss_fn, Xa.shape[1]).step(Xa, y, optimizer)
+            return loss, output
+        except replay.NotReplayable as e:
+            if engine == "replay":
+                raise ValueError(f"train_step() engine='replay' cannot run this batch: {e}") from e
+            _fallback_warning(e)
     loss, _, _, output = _step(model, loss_fn, optimizer, X, y)
     return loss, output
+
+
+def _fallback_warning(e: Exception) -> None:
+    warnings.warn(f"replay cannot run this batch, so it runs on the scalar path: {e}", stacklevel=3)
 
 
 def _step(
     model: Module, loss_fn: Callable[[Any, Any], Value], optimizer: Optimizer, X: Any, y: Any
 ) -> tuple[float, float, float | None, Any]:
-    """train_step, also returning the data loss and the regularisation loss (None if none)."""
+    """train_step on the scalar path, also returning the data loss and the regularisation loss
+    (None if none)."""
     # Recording on, even inside no_grad(): there it would build no graph, and the step would
     # silently leave every parameter where it was.
     with enable_grad():
@@ -129,6 +155,7 @@ def fit(
     print_every: int | None = None,
     progress: bool | None = None,
     desc: str = "training",
+    engine: str = "auto",
 ) -> dict[str, list[float]]:
     """Train for `epochs` passes over (X, y) and return the history of each number per epoch.
 
@@ -149,6 +176,10 @@ def fit(
     - `print_every`: print the book's line ("epoch: 0, acc: 0.360, loss: 1.099, lr: 0.05") at
       every epoch divisible by it, and the validation line after it.
     - `progress` shows a tqdm bar (default: when nothing is printed); `metric=None` skips accuracy.
+    - `engine`: "replay" records one sample's graph once and runs it over every batch as
+      arrays, "scalar" builds every sample's graph of Values, "auto" (default) replays when the
+      model and loss allow and falls back otherwise (see nn.replay); the numbers agree to
+      rounding.
     """
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"fit() epochs must be a non-negative int, got {epochs!r}")
@@ -163,8 +194,9 @@ def fit(
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"fit() callbacks must be callables, got {type(cb).__name__}")
+    use_replay = replay.resolve(engine, model, loss_fn, X, "fit()")
     # Convert the inputs once, rather than in every step.
-    X = as_batch(X, "fit() X")
+    X = replay.as_inputs(X, "fit() X") if use_replay else as_batch(X, "fit() X")
     y_all = np.asarray(y)
     if len(y_all) != len(X):
         raise ValueError(f"fit(): {len(X)} samples in X but {len(y_all)} targets in y")
@@ -172,7 +204,11 @@ def fit(
     if validation_data is not None:
         if not (isinstance(validation_data, tuple) and len(validation_data) == 2):
             raise TypeError("fit() validation_data must be a pair (X_val, y_val)")
-        X_val = as_batch(validation_data[0], "fit() validation X")
+        X_val: Any
+        if use_replay:
+            X_val = replay.as_inputs(validation_data[0], "fit() validation X")
+        else:
+            X_val = as_batch(validation_data[0], "fit() validation X")
         y_val = validation_data[1]
     n = len(X)
     size = n if batch_size is None else min(int(batch_size), n)
@@ -191,6 +227,7 @@ def fit(
         epoch_range = tqdm(epoch_range, desc=desc, unit="epoch")
     # Modules pause the collector while they build nodes; pausing it for the whole loop also
     # saves the one scan of each step's graph that would follow each pause.
+    warned = False  # about a batch that replay could not run
     with gc_paused():
         model.train()
         for epoch in epoch_range:
@@ -200,13 +237,29 @@ def fit(
             outputs = []
             for start in range(0, n, size):
                 index = order[start : start + size]
-                Xb = X if len(index) == n and shuffle is None else _rows(X, index)
+                whole = len(index) == n and shuffle is None
                 if schedule is not None:
                     optimizer.learning_rate = schedule(optimizer.iterations)
-                *losses, output = _step(model, loss_fn, optimizer, Xb, y_all[index])
+                if use_replay:
+                    Xb = X if whole else X[index]
+                    try:
+                        program = replay.program(model, loss_fn, Xb.shape[1])
+                        *losses, output = program.step(Xb, y_all[index], optimizer)
+                    except replay.NotReplayable as e:
+                        if engine == "replay":
+                            raise ValueError(
+                                f"fit() engine='replay' cannot run a batch of epoch {epoch}: {e}"
+                            ) from e
+                        if not warned:
+                            _fallback_warning(e)
+                            warned = True
+                        *losses, output = _step(model, loss_fn, optimizer, Xb, y_all[index])
+                else:
+                    Xb = X if whole else _rows(X, index)
+                    *losses, output = _step(model, loss_fn, optimizer, Xb, y_all[index])
                 steps.append((len(index), *losses))
                 if metric is not None:
-                    outputs.append(data_array(output))
+                    outputs.append(_numbers(output, "fit()"))
                 del output  # free this step's graph now, not after the next one is built
             names = ["loss", "data_loss"] + ([] if steps[0][3] is None else ["reg_loss"])
             for k, name in enumerate(names, start=1):
@@ -216,8 +269,12 @@ def fit(
                 del logs["data_loss"]
             if metric is not None:
                 logs["accuracy"] = metric(np.concatenate(outputs), y_all[order])
-            if validation_data is not None:
-                out = model.predict(X_val)
+            if validation_data is not None and use_replay:
+                logs["val_loss"], out = replay.evaluate(model, loss_fn, X_val, y_val)
+                if metric is not None:
+                    logs["val_accuracy"] = metric(out, y_val)
+            elif validation_data is not None:
+                out = model.predict(X_val, engine="scalar")
                 with no_grad():
                     logs["val_loss"] = loss_fn(out, y_val).data
                 if metric is not None:
