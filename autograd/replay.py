@@ -382,7 +382,7 @@ class Replay:
             for i, v in enumerate(leaves):
                 where[v], per_sample[v], depth[v] = (block, i), kind, 0
         self.constants: list[Value] = []
-        groups: dict[tuple[Any, ...], list[Value]] = {}
+        groups: dict[tuple[int, tuple[Any, ...]], list[Value]] = {}
         for v in self.order:
             if v in where:
                 continue
@@ -395,17 +395,17 @@ class Replay:
             depth[v] = 1 + max((depth[p] for p in ps), default=0)
             # Siblings: the same op at the same depth, each operand slot per-sample for all of
             # them or shared for all of them. A derived leaf runs alone.
-            key = (
-                (depth[v], v) if v in self.derived else (depth[v], v.rule, *map(per_sample.get, ps))
+            same: tuple[Any, ...] = (
+                (v,) if v in self.derived else (v.rule, *map(per_sample.get, ps))
             )
-            groups.setdefault(key, []).append(v)
+            groups.setdefault((depth[v], same), []).append(v)
         widths = [len(self.inputs), len(self.params), len(self.constants)]
         self.groups: list[Group] = []
         slow: set[str] = set()
         for key in sorted(groups, key=lambda k: k[0]):  # stable: topological within a depth
             members = groups[key]
             group = self._plan(members, where, per_sample, widths)
-            group.block, group.depth, group.members = len(widths), int(key[0]), members
+            group.block, group.depth, group.members = len(widths), key[0], members
             group.per_sample = per_sample[members[0]]
             if group.kind == "per-element":
                 slow.add(group.op)
@@ -576,6 +576,12 @@ class Replay:
         if g is None:  # nothing reached it
             return np.zeros(self.batch) if self._block_per_sample[b] else 0.0
         return g[:, c] if self._block_per_sample[b] else float(g[c])
+
+    def operands(self, v: Value) -> tuple[Value, ...]:
+        """What v is computed from, as this replay read it once (`parents`, or a derived leaf's
+        sources): a constant is the same leaf Value at every call."""
+        self._where(v)
+        return self._operands[v]
 
     def is_per_sample(self, v: Value) -> bool:
         """True when v's number differs per sample, False when it is shared by the batch."""

@@ -28,6 +28,7 @@ from .losses import (
 from .mlp import MLP, Layer, Neuron
 from .module import Module, Sequential, gc_paused
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
+from .replay import sample_graph
 from .saving import load, save
 from .train import RegressionAccuracy, accuracy, fit, train_step
 
@@ -66,6 +67,7 @@ __all__ = [
     "gc_paused",
     "grad_array",
     "load",
+    "sample_graph",
     "save",
     "to_values",
     "train_step",

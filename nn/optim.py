@@ -116,7 +116,8 @@ class Optimizer:
         # with or without decay, so that a new `learning_rate` always takes effect.
         lr = self.learning_rate * (1.0 / (1.0 + self.decay * self.iterations))
         if grads is None:
-            g = np.array([data(p.grad) for p in self.params], dtype=np.float64)  # Value: create_graph
+            # data(): after backward(create_graph=True) a grad is a Value
+            g = np.array([data(p.grad) for p in self.params], dtype=np.float64)
         else:
             g = np.asarray(grads, dtype=np.float64)
             if g.shape != (len(self.params),):
