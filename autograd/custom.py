@@ -41,7 +41,8 @@ from .ops import (
     data,
     kink_points,
 )
-from .value import Value, apply, real
+from .reals import real
+from .value import Value, apply
 
 
 class OpFunction:

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from .context import enable_grad
-from .value import Value, grad, real
+from .reals import real
+from .value import Value, grad
 
 
 def fresh_leaves(inputs: Any, who: str) -> list[Value]:

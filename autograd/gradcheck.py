@@ -38,7 +38,8 @@ from .context import enable_grad, no_grad
 from .functional import call, fresh_leaves
 from .graph import topological_order
 from .ops import data, kink_points
-from .value import Value, grad, real
+from .reals import real
+from .value import Value, grad
 
 # An eps step of an input moves a node's operand by about |tangent| * eps; twice that leaves room
 # for the curvature the linear estimate ignores.

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import decimal
-import fractions
-import math
 import numbers
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -17,14 +14,13 @@ import numpy as np
 from . import context, graph
 from .anomaly import backward_anomaly, forward_anomaly
 from .ops import OPS, Op, data
+from .reals import real, refusal, to_float
 
 _STATE = context.STATE
 
 # The table's rules, bound once: the operators below run millions of times.
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
-_EXP, _LOG, _TANH, _SIGMOID, _RELU, _SQUARE, _SUM, _DOT = (
-    OPS[n] for n in ("exp", "log", "tanh", "sigmoid", "relu", "square", "sum", "dot")
-)
+_SUM, _DOT = OPS["sum"], OPS["dot"]
 _add_up = builtins.sum  # this module's own `sum` makes a node
 _DATA = attrgetter("data")
 # numpy's ufuncs that `__array_ufunc__` hands to the operator of the same name.
@@ -111,7 +107,7 @@ def _elsewhere(name: str, hint: str) -> Any:
 class Value:
     """A real number in a computation graph: `data`, `grad`, and the `op` and `parents` that made it.
 
-    `Value(x)` takes what `real` takes: ints, floats, Fractions, numpy integer and floating
+    `Value(x)` takes what `reals.real` takes: ints, floats, Fractions, numpy integer and floating
     scalars, and booleans (Python's and numpy's) as 0 and 1.
 
     With Python's built-ins a Value acts as its number where that loses nothing, and refuses
@@ -255,30 +251,12 @@ class Value:
 
     # ---- unary functions ----
 
-    def exp(self) -> Value:
-        """e ** self."""
-        return Value(_EXP.f(self.data), "", _EXP, self)
-
-    def log(self) -> Value:
-        """Natural logarithm of self."""
-        return Value(_LOG.f(self.data), "", _LOG, self)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent of self."""
-        return Value(_TANH.f(self.data), "", _TANH, self)
-
-    def sigmoid(self) -> Value:
-        """1 / (1 + e ** -self)."""
-        return Value(_SIGMOID.f(self.data), "", _SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, self)."""
-        return Value(_RELU.f(self.data), "", _RELU, self)
-
-    def square(self) -> Value:
-        """self * self, as one node."""
-        return Value(_SQUARE.f(self.data), "", _SQUARE, self)
-
+    exp = _unary("exp")
+    log = _unary("log")
+    tanh = _unary("tanh")
+    sigmoid = _unary("sigmoid")
+    relu = _unary("relu")
+    square = _unary("square")
     sin = _unary("sin")
     cos = _unary("cos")
     tan = _unary("tan")
@@ -388,80 +366,6 @@ _JUST_VALUE = {Value}  # the types of a list of nothing but Values, as `set(map(
 # ---- node creation ----
 
 
-def real(x: Any, who: str = "Value()") -> float:
-    """`x` as a float, or an error that names `who` and the problem.
-
-    The one rule of every entry point: a real number is an int, a float, a Fraction, or a numpy
-    integer or floating scalar. Booleans, Python's and numpy's alike, are the numbers 0 and 1, as
-    in Python and numpy arithmetic. A number too large for a float raises OverflowError, as
-    float() does; anything else (complex, Decimal, str, an array, numpy's datetime64 and
-    timedelta64) raises TypeError. nan and inf are floats like any other.
-    """
-    if type(x) is float:
-        return x
-    f = _to_float(x)
-    if f is None:
-        raise refusal(x, who)
-    return f
-
-
-def _to_float(x: Any) -> float | None:
-    """`x` as a float when it is a real number that a float can hold (see `real`), else None."""
-    if isinstance(x, numbers.Real) and not isinstance(x, np.timedelta64):
-        try:
-            f = float(x)
-        except (OverflowError, TypeError, ValueError):
-            return None
-        if f - f != 0.0 and isinstance(x, np.floating) and np.isfinite(x):
-            return None  # a long double beyond the float range, which float() turns into inf
-        return f
-    if isinstance(x, np.bool_):
-        return 1.0 if x else 0.0
-    return None
-
-
-def refusal(x: Any, who: str, wanted: str = "a real number") -> Exception:
-    """The error for an `x` that `real` refuses: OverflowError when too large, else TypeError."""
-    kind = type(x).__name__
-    if isinstance(x, numbers.Real) and not isinstance(x, np.timedelta64):
-        try:
-            float(x)
-        except (TypeError, ValueError) as e:
-            return TypeError(f"{who} could not turn {kind} {x!r:.60} into a float: {e}")
-        except OverflowError:
-            pass
-        return OverflowError(
-            f"{who} got {_article(kind)} {kind} too large for a float ({_magnitude(x)}; "
-            f"floats end near 1.8e308)"
-        )
-    hint = ""
-    if isinstance(x, Value):
-        hint = "; use .data or .detach()"
-    elif isinstance(x, np.ndarray) and x.size == 1:
-        hint = "; use .item() for a one-element array"
-    elif isinstance(x, np.timedelta64):
-        hint = " (a time span, not a number)"
-    elif isinstance(x, np.datetime64):
-        hint = " (a date, not a number)"
-    elif isinstance(x, decimal.Decimal):
-        hint = "; use float(x)"
-    return TypeError(f"{who} needs {wanted}, got {kind}{hint}")
-
-
-def _magnitude(x: Any) -> str:
-    """'about 10**400' for a huge number, without printing its thousands of digits."""
-    if isinstance(x, (numbers.Integral, fractions.Fraction)):
-        r = fractions.Fraction(int(x)) if isinstance(x, numbers.Integral) else x
-        exponent = math.log10(abs(r.numerator)) - math.log10(r.denominator)
-    else:  # a numpy long double: its own log10 works in its own range
-        exponent = float(np.log10(np.abs(x)))
-    return f"about {'-' if x < 0 else ''}10**{math.floor(exponent)}"
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiouAEIOU" else "a"
-
-
 def _constant(x: float) -> Value:
     """A new leaf for the constant `x`, as `parents` shows it; it belongs to no module's scope."""
     c = Value(x)
@@ -492,7 +396,7 @@ def _operand(x: Any) -> Any:
     """A Value or a float constant for the graph, or None when `x` is no real number (see `real`)."""
     if type(x) is float or isinstance(x, Value):
         return x
-    return _to_float(x)
+    return to_float(x)
 
 
 def _checked(inputs: tuple[Any, ...], where: Any) -> tuple[Any, ...]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from autograd import Value
 from autograd.ops import data
-from autograd.value import real, refusal
+from autograd.reals import real, refusal
 
 Batch = list[list[Any]]  # rows of Values (or floats, for constants fed into a first layer)
 
@@ -35,7 +35,7 @@ def _input(x: float) -> Value:
 
 def _entry(e: Any, who: str, where: str) -> float:
     """A batch entry that is not a float or a Value, as a float, by the engine's one rule for
-    numbers (`autograd.value.real`), or the error that rule gives, naming `who` and the entry."""
+    numbers (`autograd.reals.real`), or the error that rule gives, naming `who` and the entry."""
     what = f"{who}: the entry at {where}"
     try:
         return real(e, what)

@@ -1,6 +1,6 @@
 """Every public entry point against numbers of every kind: a correct float, or an error naming it.
 
-The rule under test (`autograd.value.real`): a real number is an int, a float, a Fraction or a
+The rule under test (`autograd.reals.real`): a real number is an int, a float, a Fraction or a
 numpy integer or floating scalar, and booleans (Python's and numpy's) are 0 and 1. One too large
 for a float is an OverflowError; anything else (complex, Decimal, str, numpy's datetime64 and
 timedelta64, None, a list...) a TypeError. `expected` below states that rule on its own, and
