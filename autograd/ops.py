@@ -915,5 +915,202 @@ _register(
     )
 )
 
+
+# ---- piecewise functions ----
+#
+# Where a piece ends, the derivative is PyTorch's: abs'(0) = 0 (torch's sign(0) = 0), floor' =
+# ceil' = sign' = 0 everywhere. Piecewise constant derivatives are floats even for Value inputs:
+# their own derivative is 0 almost everywhere, which is what second order needs.
+
+
+def _sign_of(a: Scalar) -> float:
+    """-1, 0 or 1 as PyTorch's sign: 0 at ±0 and at nan, so that abs'(nan) is 0 as in torch."""
+    v = data(a)
+    return 1.0 if v > 0 else -1.0 if v < 0 else 0.0
+
+
+def fsign(a: float) -> float:
+    """numpy's sign: -1.0, 0.0 or 1.0, and nan for nan (+0.0 for -0.0)."""
+    return 1.0 if a > 0 else -1.0 if a < 0 else 0.0 if a == 0 else a
+
+
+def ffloor(a: float) -> float:
+    """numpy's floor: a float, inf and nan passed through, the sign of a kept (floor(-0.0) = -0.0)."""
+    if a - a != 0.0:  # inf or nan
+        return a
+    return math.copysign(float(math.floor(a)), a)
+
+
+def fceil(a: float) -> float:
+    """numpy's ceil: a float, inf and nan passed through, the sign of a kept (ceil(-0.5) = -0.0)."""
+    if a - a != 0.0:
+        return a
+    return math.copysign(float(math.ceil(a)), a)
+
+
+def _steps(first: Callable[[float], float]) -> Callable[[float], tuple[tuple[float, ...]]]:
+    """The kinks of floor or ceil: the two integers around a, where the value jumps."""
+
+    def kinks(a: float) -> tuple[tuple[float, ...]]:
+        if a - a != 0.0:
+            return ((),)
+        k = first(a)
+        return ((k, k + 1.0),)
+
+    return kinks
+
+
+_register(
+    Op(
+        "abs",
+        abs,
+        lambda out, a: (_sign_of(a),),
+        "f(a) = |a|; df/da = sign(a) (0 at a = 0, as PyTorch)",
+        1,
+        kinks=lambda a: ((0.0,),),
+        formula=lambda s, x, out, i: s.fn("sign", x[0]),
+        domain=(NONZERO,),
+        array=ArrayForm(
+            np.abs, lambda out, a: (np.where(a > 0.0, 1.0, np.where(a < 0.0, -1.0, 0.0)),)
+        ),
+    )
+)
+_register(
+    Op(
+        "sign",
+        fsign,
+        lambda out, a: (0.0,),
+        "f(a) = sign(a), -1, 0 or 1; df/da = 0 (a jump at 0)",
+        1,
+        kinks=lambda a: ((0.0,),),
+        formula=lambda s, x, out, i: "0",
+        domain=(NONZERO,),
+        array=ArrayForm(np.sign),
+    )
+)
+_register(
+    Op(
+        "floor",
+        ffloor,
+        lambda out, a: (0.0,),
+        "f(a) = floor(a), the largest integer <= a; df/da = 0 (a jump at each integer)",
+        1,
+        kinks=_steps(ffloor),
+        formula=lambda s, x, out, i: "0",
+        array=ArrayForm(np.floor),
+    )
+)
+_register(
+    Op(
+        "ceil",
+        fceil,
+        lambda out, a: (0.0,),
+        "f(a) = ceil(a), the smallest integer >= a; df/da = 0 (a jump at each integer)",
+        1,
+        kinks=_steps(lambda a: fceil(a) - 1.0),
+        formula=lambda s, x, out, i: "0",
+        array=ArrayForm(np.ceil),
+    )
+)
+
+
+# leaky_relu and elu take a parameter (the slope, alpha). It is their second operand: a constant
+# (a float kept in the node, as the 2 in x ** 2) or a Value, so one table entry serves every
+# slope, the drawing and explain show it, and a learnable slope (PReLU) gets its gradient.
+
+
+def _branch_note(s: Notation, x: Sequence[str], out: str, i: int) -> str:
+    """Which piece a piecewise rule took: `x = 6 > 0` or `x = -1 ≤ 0`."""
+    z = s.value(0)
+    return f"{x[0]} = {s.num(z)} {'>' if z > 0 else s.le} 0"
+
+
+def _leaky_relu_df(out: Scalar, x: Scalar, slope: Scalar) -> tuple[Scalar, Scalar]:
+    # PyTorch's test (x > 0 takes the identity), so that nan takes the slope as in torch.
+    if data(x) > 0:
+        return 1.0, 0.0
+    return slope, x
+
+
+_register(
+    Op(
+        "leaky_relu",
+        lambda x, slope: x if x > 0 else x * slope,
+        _leaky_relu_df,
+        "f(x, s) = x if x > 0 else s x; df/dx = 1 if x > 0 else s, df/ds = 0 if x > 0 else x",
+        2,
+        kinks=lambda x, slope: ((0.0,), ()),
+        formula=lambda s, x, out, i: ("1", "0")[i] if s.value(0) > 0 else (x[1], x[0])[i],
+        note=_branch_note,
+        domain=(NONZERO, ((0.0, 1.0),)),
+        array=ArrayForm(
+            lambda x, slope: np.where(x > 0.0, x, x * slope),
+            lambda out, x, slope: (np.where(x > 0.0, 1.0, slope), np.where(x > 0.0, 0.0, x)),
+        ),
+    )
+)
+
+expm1 = _either("expm1", fexpm1, np.expm1)
+
+
+def _elu_df(out: Scalar, x: Scalar, alpha: Scalar) -> tuple[Scalar, Scalar]:
+    # PyTorch's test (x <= 0 takes the exponential), so that nan takes the identity's 1 as in torch.
+    if data(x) <= 0:
+        return alpha * exp(x), expm1(x)
+    return 1.0, 0.0
+
+
+def _elu_formula(s: Notation, x: Sequence[str], out: str, i: int) -> str:
+    if not s.value(0) <= 0:
+        return ("1", "0")[i]
+    e = s.fn("exp", x[0])
+    return s.mul(x[1], e) if i == 0 else f"{e} - 1"
+
+
+_register(
+    Op(
+        "elu",
+        lambda x, alpha: x if x > 0 else alpha * fexpm1(x),
+        _elu_df,
+        "f(x, alpha) = x if x > 0 else alpha (e^x - 1); df/dx = 1 if x > 0 else alpha e^x, "
+        "df/dalpha = 0 if x > 0 else e^x - 1",
+        2,
+        kinks=lambda x, alpha: ((0.0,), ()),
+        formula=_elu_formula,
+        note=_branch_note,
+        domain=(NONZERO, ((0.1, 2.0),)),
+        array=ArrayForm(
+            lambda x, alpha: np.where(x > 0.0, x, alpha * np.expm1(x)),
+            lambda out, x, alpha: (
+                np.where(x <= 0.0, alpha * np.exp(x), 1.0),
+                np.where(x <= 0.0, np.expm1(x), 0.0),
+            ),
+        ),
+    )
+)
+
+
+def fsoftplus(a: float) -> float:
+    """ln(1 + e^a) as max(a, 0) + ln(1 + e^-|a|), which cannot overflow (numpy's logaddexp(0, a))."""
+    return (a if a > 0 else 0.0) + math.log1p(fexp(-abs(a)))
+
+
+sigmoid = _either("sigmoid", fsigmoid, _sigmoid_array)
+
+_register(
+    Op(
+        "softplus",
+        fsoftplus,
+        lambda out, a: (sigmoid(a),),
+        "f(a) = ln(1 + e^a); df/da = sigmoid(a) = 1 / (1 + e^-a)",
+        1,
+        formula=lambda s, x, out, i: s.fn("sigmoid", x[0]),
+        array=ArrayForm(
+            lambda a: np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a))),
+            lambda out, a: (_sigmoid_array(a),),
+        ),
+    )
+)
+
 # The ops defined here; `autograd.defop` adds others, which alone can be removed again.
 BUILT_IN = frozenset(OPS)

@@ -21,6 +21,7 @@ _STATE = context.STATE
 # The table's rules, bound once: the operators below run millions of times.
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
 _SUM, _DOT = OPS["sum"], OPS["dot"]
+_LEAKY_RELU, _ELU = OPS["leaky_relu"], OPS["elu"]
 _add_up = builtins.sum  # this module's own `sum` makes a node
 _DATA = attrgetter("data")
 # numpy's ufuncs that `__array_ufunc__` hands to the operator of the same name.
@@ -275,6 +276,20 @@ class Value:
     log1p = _unary("log1p")
     expm1 = _unary("expm1")
     exp2 = _unary("exp2")
+    abs = _unary("abs")
+    __abs__ = abs
+    sign = _unary("sign")
+    floor = _unary("floor")
+    ceil = _unary("ceil")
+    softplus = _unary("softplus")
+
+    def leaky_relu(self, negative_slope: Any = 0.01) -> Value:
+        """self if self > 0 else negative_slope * self; the slope a number, or a Value to learn it."""
+        return apply(_LEAKY_RELU, self, negative_slope)
+
+    def elu(self, alpha: Any = 1.0) -> Value:
+        """self if self > 0 else alpha (e^self - 1); alpha a number, or a Value to learn it."""
+        return apply(_ELU, self, alpha)
 
     # ---- gradients ----
 

@@ -208,7 +208,7 @@ def test_unlabelled_nodes_with_one_op_get_numbered_from_the_root() -> None:
 _FUNCTIONS = {
     name: getattr(np, name)
     for name in ("log", "exp", "sqrt", "sin", "cos", "tanh", "sinh", "cosh", "sign", "floor")
-}
+} | {"sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a))}
 
 
 def _evaluate(numbers: str) -> float:

@@ -92,6 +92,20 @@ ORACLES: dict[str, Oracle] = {
     "log1p": (np.log1p, lambda a: (1.0 / (1.0 + a),)),
     "expm1": (np.expm1, lambda a: (np.exp(a),)),
     "exp2": (np.exp2, lambda a: (np.exp2(a) * np.log(2.0),)),
+    # piecewise functions
+    "abs": (np.abs, lambda a: (np.sign(a),)),
+    "sign": (np.sign, lambda a: (0.0,)),
+    "floor": (np.floor, lambda a: (0.0,)),
+    "ceil": (np.ceil, lambda a: (0.0,)),
+    "leaky_relu": (
+        lambda x, s: np.where(x > 0, x, s * x),
+        lambda x, s: (1.0, 0.0) if x > 0 else (s, x),
+    ),
+    "elu": (
+        lambda x, a: np.where(x > 0, x, a * np.expm1(x)),
+        lambda x, a: (1.0, 0.0) if x > 0 else (a * np.exp(x), np.expm1(x)),
+    ),
+    "softplus": (lambda a: np.logaddexp(0.0, a), lambda a: (_sigmoid(a),)),
 }
 
 
@@ -392,3 +406,58 @@ def test_clip_is_a_built_in_op_with_its_function() -> None:
     with pytest.raises(ValueError, match="'clip' is a built-in op"):
         ag.unregister("clip")
     assert "register" not in ag.__all__ and not hasattr(ag, "register")
+
+
+# ---- the math ops as Value methods ----
+
+METHODS = [name for name in BUILT_IN_OPS if OPS[name].arity == 1 and name != "neg"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_one_input_op_is_a_value_method_that_records_its_node(name: str) -> None:
+    a = 1.3 if name == "arccosh" else 0.6  # inside every op's domain
+    x = Value(a, "x")
+    y = getattr(x, name)()
+    assert (y.op, y.parents, y.data) == (name, (x,), OPS[name].f(a))
+    assert getattr(Value, name).__doc__
+
+
+def test_abs_of_a_value_is_the_abs_op_with_pytorchs_zero_derivative() -> None:
+    x = Value(-2.0)
+    y = abs(x)
+    assert (y.op, y.data, ag.grad(y, x)) == ("abs", 2.0, -1.0)
+    assert ag.grad(abs(Value(0.0)), Value(0.0)) == 0.0
+    zero = Value(-0.0)
+    assert ag.grad(abs(zero), zero) == 0.0  # sign(±0) = 0, as torch's abs backward
+    assert [v.data for v in np.abs(np.array([Value(-1.5), Value(2.0)], dtype=object))] == [1.5, 2.0]
+
+
+def test_leaky_relu_and_elu_keep_their_parameter_as_a_constant_operand() -> None:
+    x = Value(-2.0, "x")
+    y = x.leaky_relu()  # PyTorch's default slope
+    assert (y.op, y.data, ag.grad(y, x)) == ("leaky_relu", -0.02, 0.01)
+    assert [p.data for p in y.parents] == [-2.0, 0.01]
+    assert x.leaky_relu(0.2).data == pytest.approx(-0.4)
+    z = x.elu()  # alpha = 1.0, as PyTorch
+    assert (z.op, z.data) == ("elu", math.expm1(-2.0))
+    assert ag.grad(z, x) == pytest.approx(math.exp(-2.0), rel=1e-15)
+    assert x.elu(2.0).data == 2.0 * math.expm1(-2.0)
+
+
+def test_a_value_slope_is_learned_as_prelu() -> None:
+    x, slope = Value(-3.0), Value(0.25)
+    y = x.leaky_relu(slope)
+    assert ag.grad(y, [x, slope]) == [0.25, -3.0]
+    assert ag.grad(Value(3.0).leaky_relu(slope), slope) == 0.0
+    alpha = Value(1.5)
+    assert ag.grad(x.elu(alpha), alpha) == math.expm1(-3.0)
+    # d2 f / dx d slope = 1 on the negative side: the rule returns the slope itself
+    (dx,) = [ag.grad(y, x, create_graph=True)]
+    assert ag.grad(dx, slope) == 1.0
+
+
+def test_a_parameter_that_is_no_number_is_refused_naming_the_op() -> None:
+    with pytest.raises(TypeError, match=r"leaky_relu\(\) operand 1 needs a Value or a real number"):
+        Value(1.0).leaky_relu("0.1")
+    with pytest.raises(TypeError, match=r"elu\(\) operand 1 needs a Value or a real number"):
+        Value(1.0).elu(None)

@@ -34,6 +34,7 @@ if os.environ.get("CHAINRULE_REQUIRE_TORCH"):
     import torch
 else:
     torch = pytest.importorskip("torch")
+F = torch.nn.functional
 
 INF, NAN = math.inf, math.nan
 TINY = 5e-324  # the smallest subnormal
@@ -110,6 +111,26 @@ def _cbrt(xs: Sequence[float]) -> Derivatives:
     return _torch(lambda t: t.sign() * t.abs().pow(1.0 / 3.0), xs)
 
 
+def _parameter_on_the_negative_side(
+    fn: Callable[[Any, float], Any], negative: Callable[[float], bool]
+) -> Callable[[Sequence[float]], Derivatives]:
+    """torch's derivatives of fn(x, p), an activation whose parameter p torch takes as a number.
+
+    torch gives the derivatives in x. In p it gives none, but on the side where `negative(x)`
+    (torch's own branch test) fn is linear in p: fn(x, p) = p fn(x, 1), so d/dp = fn(x, 1),
+    d2/dp dx = torch's d/dx fn(x, 1) and d2/dp2 = 0; on the other side all three are 0.
+    """
+
+    def derivatives(xs: Sequence[float]) -> Derivatives:
+        x, p = xs
+        in_x = _torch(lambda t: fn(t, p), [x])
+        unit = _torch(lambda t: fn(t, 1.0), [x])
+        dp, dpx = (unit.value, unit.first[0]) if negative(x) else (0.0, 0.0)
+        return Derivatives(in_x.value, (in_x.first[0], dp), ((in_x.second[0][0], dpx), (dpx, 0.0)))
+
+    return derivatives
+
+
 NEAR_ONE = (math.nextafter(1.0, 0.0), math.nextafter(1.0, 2.0))
 REFERENCES: dict[str, Reference] = {
     "sin": Reference(torch.sin, np.sin, (math.pi, -math.pi, 1e22)),
@@ -132,6 +153,25 @@ REFERENCES: dict[str, Reference] = {
     "log1p": Reference(torch.log1p, np.log1p, (-NEAR_ONE[0], -NEAR_ONE[1], 1e-17, -1e-17)),
     "expm1": Reference(torch.expm1, np.expm1, (709.0, 710.0, 1e-17, -1e-17, -40.0)),
     "exp2": Reference(torch.exp2, np.exp2, (1023.0, 1024.0, -1074.0, -1075.0, 0.25)),
+    "abs": Reference(torch.abs, np.abs),
+    "sign": Reference(torch.sign, np.sign),  # torch.sign(nan) is 0, numpy's (ours) nan
+    "floor": Reference(torch.floor, np.floor, (-3.0, 3.0, 2.0**52 + 0.5, 4.5e15 + 0.5)),
+    "ceil": Reference(torch.ceil, np.ceil, (-3.0, 3.0, -(2.0**52) - 0.5, -0.25)),
+    # the parameter (slope, alpha) sits in every slot of the edge grid too, nan and inf included
+    "leaky_relu": Reference(
+        None,
+        lambda x, s: np.where(x > 0, x, x * s),
+        (0.01, 0.2),
+        derivatives=_parameter_on_the_negative_side(F.leaky_relu, lambda x: not x > 0),
+    ),
+    "elu": Reference(
+        None,
+        lambda x, a: np.where(x > 0, x, a * np.expm1(x)),
+        (2.0, 0.1, -40.0),
+        derivatives=_parameter_on_the_negative_side(F.elu, lambda x: x <= 0),
+    ),
+    # torch's threshold: linear from 20 on
+    "softplus": Reference(F.softplus, lambda a: np.logaddexp(0.0, a), (20.0, 20.5, 30.0, 40.0)),
 }
 
 
@@ -154,6 +194,10 @@ EXPM1 = (
     "ours is e^a; torch's result + 1 cancels for a < 0, off by 2^-53 / e^a relative (0 instead "
     "of e^a from a = -37 on)"
 )
+SOFTPLUS = (
+    "ours is ln(1 + e^a) and its sigmoid everywhere (as numpy's logaddexp); torch's softplus "
+    "switches to a and 1 above a = 20, an error of e^-a (the value alone follows numpy there)"
+)
 DIFFERENCES: dict[str, list[Difference]] = {
     "cbrt": [
         Difference(
@@ -166,6 +210,19 @@ DIFFERENCES: dict[str, list[Difference]] = {
     "expm1": [
         Difference("first", lambda xs: xs[0] < -1.0, EXPM1),
         Difference("second", lambda xs: xs[0] < -1.0, EXPM1),
+    ],
+    "softplus": [
+        Difference("first", lambda xs: xs[0] > 20.0, SOFTPLUS),
+        Difference("second", lambda xs: xs[0] >= 20.0, SOFTPLUS),  # its double backward: >=
+    ],
+    "elu": [
+        Difference(
+            "second",
+            lambda xs: xs[0] == 0.0,
+            "at x = ±0 ours takes the exponential piece for both orders (elu' = alpha, elu'' = "
+            "alpha); torch's backward takes it too (alpha), but its double backward the linear "
+            "piece (0)",
+        )
     ],
     "arcsinh": [Difference("second", lambda xs: 1e104 <= abs(xs[0]) < 1e154, SUBNORMAL_CUBE)],
     "arccosh": [Difference("second", lambda xs: 1e104 <= abs(xs[0]) < 1e154, SUBNORMAL_CUBE)],
