@@ -229,6 +229,22 @@ def measure(run: Callable[[Clock], object], policy: Policy, big_stack: bool = Fa
     return measure_together({"run": Contender(run, big_stack)}, policy)["run"]
 
 
+def peak_bytes(run: Callable[[], object]) -> float:
+    """tracemalloc's peak traced bytes while `run()` runs, above what was traced before it.
+
+    numpy reports its array buffers to tracemalloc, so this is Python's and numpy's memory.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        run()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return float(peak - base)
+
+
 def bytes_per_product(pairs: Sequence[tuple[Any, Any]]) -> float:
     """tracemalloc's traced bytes per product `a * b` over `pairs` of leaves, the products alive.
 

@@ -39,11 +39,43 @@ class Row:
     against: str = "micrograd"
 
 
+REPLAY_COLUMNS = ("replay", "scalar", "numpy")  # nn by replay, nn's scalar path, the book's code
+
+
+@dataclass
+class ReplayRow:
+    """A line of the replay table: nn by replay and on its scalar path, against the book's numpy
+    code for the same network. The target is met when replay / numpy is at most `ratio_target`
+    and replay's median at most `limit` (in the row's unit), whichever are given."""
+
+    name: str
+    unit: str  # "s" or "MB"
+    cells: dict[str, Cell]
+    ratio_target: float | None = None
+    limit: float | None = None
+    target_text: str = ""
+
+    def ratio(self, column: str) -> float | None:
+        """The median of `column` over the book's numpy median, when both were measured."""
+        a, b = self.cells[column].stats, self.cells["numpy"].stats
+        return None if a is None or b is None or b[0] == 0.0 else a[0] / b[0]
+
+    def met(self) -> bool | None:
+        """Whether the target holds; None without a target or without replay's number."""
+        mine, r = self.cells["replay"].stats, self.ratio("replay")
+        if not self.target_text or mine is None:
+            return None
+        if self.ratio_target is not None and (r is None or r > self.ratio_target):
+            return False
+        return self.limit is None or mine[0] <= self.limit
+
+
 @dataclass
 class Report:
     """Everything one run measured, ready to be printed."""
 
     rows: list[Row] = field(default_factory=list)
+    replay: list[ReplayRow] = field(default_factory=list)
     phases: dict[str, Timing] = field(default_factory=dict)  # W3 per engine, for the breakdown
     notes: list[str] = field(default_factory=list)
 
@@ -91,9 +123,11 @@ def summary(timing: Timing) -> str:
 
 
 def fmt_value(x: float, unit: str) -> str:
-    """A time in ms (from seconds), or nanoseconds or bytes, with about 3 significant digits."""
+    """A time in ms (from seconds), or nanoseconds, bytes or MB, with about 3 significant digits."""
     if unit in ("B", "ns"):
         return f"{x:,.0f}"
+    if unit == "MB":
+        return f"{x:,.1f}"
     ms = x * 1e3
     if ms >= 100:
         return f"{ms:,.0f}"
@@ -107,7 +141,7 @@ def fmt_cell(entry: Cell, unit: str) -> str:
     if entry.stats is None:
         return entry.note
     med, lo, hi = entry.stats
-    suffix = {"s": " ms", "ns": " ns", "B": " B"}[unit]
+    suffix = {"s": " ms", "ns": " ns", "B": " B", "MB": " MB"}[unit]
     if lo == hi:
         return fmt_value(med, unit) + suffix
     return f"{fmt_value(med, unit)}{suffix} ({fmt_value(lo, unit)}–{fmt_value(hi, unit)})"
@@ -171,6 +205,37 @@ def _table_cells(row: Row) -> list[str]:
     ]
 
 
+def replay_table(report: Report) -> str:
+    """nn by replay and on its scalar path, beside the book's numpy code, with their ratios."""
+    cols = [
+        "workload",
+        "nn, replay",
+        "nn, scalar path",
+        "the book's numpy (float64)",
+        "replay / numpy",
+        "scalar / numpy",
+        "target",
+    ]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" + "---:|" * (len(cols) - 2) + "---|"]
+    for row in report.replay:
+        ratios = [row.ratio(c) for c in ("replay", "scalar")]
+        judged = row.met()
+        verdict = "n/a" if judged is None else "met" if judged else "**not met**"
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row.name,
+                    *[fmt_cell(row.cells[c], row.unit) for c in REPLAY_COLUMNS],
+                    *[fmt_ratio(r) if r is not None else "" for r in ratios],
+                    f"{row.target_text}: {verdict}" if row.target_text else "",
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def phase_table(report: Report) -> str:
     """W3's step split into its phases, medians in ms, one row per engine."""
     phases = ("forward", "zero_grad", "backward", "update", "total", "gc")
@@ -198,6 +263,16 @@ def targets_summary(report: Report) -> list[str]:
                 f"- {row.name}: chainrule / {row.against} = {shown} "
                 f"(target {row.target_text}): {verdict}"
             )
+    for replay_row in report.replay:
+        if replay_row.target_text:
+            judged = replay_row.met()
+            verdict = "n/a" if judged is None else "met" if judged else "NOT MET"
+            r = replay_row.ratio("replay")
+            shown = fmt_ratio(r) if r is not None else "not measured"
+            out.append(
+                f"- {replay_row.name}: replay / the book's numpy = {shown} "
+                f"(target {replay_row.target_text}): {verdict}"
+            )
     return out
 
 
@@ -206,6 +281,7 @@ def body(report: Report, headers: dict[str, str], notes: list[str], elapsed: flo
     return "\n\n".join(
         [
             markdown_table(report, headers),
+            *([replay_table(report)] if report.replay else []),
             *([phase_table(report)] if report.phases else []),
             "Targets:\n" + "\n".join(targets_summary(report)),
             "Notes:\n" + "\n".join(f"- {n}" for n in [*report.notes, *notes]),

@@ -40,8 +40,9 @@ from benchmarks.harness import (
     gc_share,
     measure,
     measure_together,
+    peak_bytes,
 )
-from benchmarks.report import ENGINES, Cell, Report, Row, timing_rows
+from benchmarks.report import ENGINES, Cell, ReplayRow, Report, Row, cell, timing_rows
 
 # Targets: chainrule's median over micrograd's, at most this.
 TARGET_W1 = 1 / 4
@@ -49,6 +50,13 @@ TARGET_W3 = 1 / 25
 TARGET_M1 = 1 / 5
 # chainrule's median over the plain-float floor's, per op node of W1, at most this at every depth.
 TARGET_PER_NODE = 40.0
+# Replay: the W3 step over micrograd's; a training step over the book's numpy step; and limits in
+# seconds (the chapter 10 run end to end, the 300 x 300 grid's predict) and MB (its peak memory).
+TARGET_W3_REPLAY = 1 / 200
+TARGET_STEP = 3.0
+LIMIT_RUN = 30.0
+LIMIT_PREDICT = 0.3
+LIMIT_PREDICT_MB = 200.0
 
 
 @dataclass
@@ -63,9 +71,14 @@ class Sizes:
     big_chain_steps: int = 500_000  # 1,000,000 op nodes
     per_node_steps: tuple[int, ...] = (1_000, 10_000, 100_000)
     m1_products: int = 100_000
+    spiral_samples: int = 100  # per class: 300 points, as the book's chapter 10
+    spiral_epochs: int = 10_001
+    grid_side: int = 300
 
 
-QUICK = Sizes((1_000, 10_000), 10_000, 20, 20, 2_000, 50_000, (1_000, 10_000), 10_000)
+QUICK = Sizes(
+    (1_000, 10_000), 10_000, 20, 20, 2_000, 50_000, (1_000, 10_000), 10_000, 100, 201, 100
+)
 
 
 @dataclass
@@ -219,12 +232,15 @@ def add_w3(report: Report, engines: Engines, points: int) -> None:
     )
     run["chainrule nn"] = Contender(wl.w3_chainrule_nn(d3))
     run["chainrule products"] = Contender(wl.w3_chainrule_raw(d3, products=True))
+    run["chainrule replay"] = Contender(wl.w3_chainrule_replay(d3))
     w3 = engines.timed(label, run)
     nn_timing, products_timing = w3.pop("chainrule nn"), w3.pop("chainrule products")
+    replay_timing = w3.pop("chainrule replay")
     by_engine = {
         "chainrule raw (ag.dot)": w3["chainrule"],
         "chainrule raw (products, ag.sum)": products_timing,
         "chainrule nn": nn_timing,
+        "chainrule nn, replay (one step)": replay_timing,
         **{e: w3[e] for e in ("micrograd", "torch", "floor")},
     }
     report.phases = {name: timing for name, timing in by_engine.items() if timing is not None}
@@ -236,6 +252,10 @@ def add_w3(report: Report, engines: Engines, points: int) -> None:
     products_row = {**w3, "chainrule": products_timing}
     title = f"{label}, raw Values, products + ag.sum (no target)"
     report.rows += timing_rows(title, products_row, ("total",), reasons)
+    replay_row = {**w3, "chainrule": replay_timing}
+    replay_target = (TARGET_W3_REPLAY, "≤ 1/200 of micrograd")
+    title = f"{label}, nn replay"
+    report.rows += timing_rows(title, replay_row, ("total",), nn_reasons, *replay_target)
 
 
 def add_w4(report: Report, engines: Engines, samples: int) -> None:
@@ -316,7 +336,67 @@ def add_million(report: Report, engines: Engines, steps: int) -> None:
     report.rows += timing_rows(title, {"chainrule": million}, PHASES, not_run)
 
 
-WORKLOADS = ("w1", "per_node", "w2", "w3", "w4", "m1", "million")
+def add_replay_step(report: Report, engines: Engines, samples: int) -> None:
+    """One training step of the spiral network by replay, on nn's scalar path, and by the book."""
+    d = wl.w4_data(samples)
+    label = f"spiral training step, {3 * samples} points"
+    run = {
+        "replay": Contender(wl.spiral_step_nn(d, "replay")),
+        "scalar": Contender(wl.spiral_step_nn(d, "scalar")),
+        "numpy": Contender(wl.spiral_step_book(d)),
+    }
+    t = engines.timed(label, run)
+    cells = {c: cell(t.get(c), "total", "n/a") for c in rp.REPLAY_COLUMNS}
+    title = f"{label} (2-64-3 ReLU, softmax cross-entropy, Adam)"
+    text = f"≤ {TARGET_STEP:.0f}× the book's numpy"
+    report.replay.append(ReplayRow(title, "s", cells, TARGET_STEP, None, text))
+
+
+def add_replay_run(report: Report, engines: Engines, samples: int, epochs: int) -> None:
+    """The book's chapter 10 Adam run end to end: nn.fit by replay against the book's loop."""
+    d = wl.w4_data(samples)
+    label = f"chapter 10 run, {epochs:,} epochs"
+    policy = Policy(min(engines.policy.repeats, 3), warmup=False)  # each repeat takes seconds
+    run = {
+        "replay": Contender(wl.spiral_run_nn(d, epochs)),
+        "numpy": Contender(wl.spiral_run_book(d, epochs)),
+    }
+    t = measure_together(run, policy)
+    for name, timing in t.items():
+        progress(f"  {label:<28} {name:<14} {rp.summary(timing)}")
+    cells = {c: cell(t.get(c), "total", "not run") for c in rp.REPLAY_COLUMNS}
+    title = f"the book's chapter 10 Adam run, {epochs:,} epochs on {3 * samples} points, nn.fit"
+    text = f"≤ {LIMIT_RUN:.0f} s"
+    report.replay.append(ReplayRow(title, "s", cells, None, LIMIT_RUN, text))
+    report.notes.append(
+        f"The chapter 10 run on nn's scalar path is not run: {epochs:,} times the scalar step "
+        "above."
+    )
+
+
+def add_replay_predict(report: Report, engines: Engines, samples: int, side: int) -> None:
+    """Module.predict over a side x side grid (replay) against the book's numpy forward: time
+    and tracemalloc's peak memory."""
+    d = wl.w4_data(samples)
+    points = wl.grid(side)
+    label = f"predict, {side} x {side} grid"
+    runs = {"replay": wl.grid_predict_nn(d, points), "numpy": wl.grid_predict_book(d, points)}
+    t = engines.timed(label, {name: Contender(r) for name, r in runs.items()})
+    cells = {c: cell(t.get(c), "total", "not run") for c in rp.REPLAY_COLUMNS}
+    title = f"predict on a {side} x {side} grid (2-64-3 with softmax): time"
+    text = f"≤ {LIMIT_PREDICT * 1e3:.0f} ms"
+    report.replay.append(ReplayRow(title, "s", cells, None, LIMIT_PREDICT, text))
+    memory = {c: Cell(note="not run") for c in rp.REPLAY_COLUMNS}
+    for name, r in runs.items():
+        mb = peak_bytes(partial(r, Clock())) / 1e6
+        memory[name] = Cell((mb, mb, mb))
+        progress(f"  {label:<28} {name:<14} {mb:.1f} MB peak")
+    title = f"predict on a {side} x {side} grid: peak memory (tracemalloc)"
+    text = f"≤ {LIMIT_PREDICT_MB:.0f} MB"
+    report.replay.append(ReplayRow(title, "MB", memory, None, LIMIT_PREDICT_MB, text))
+
+
+WORKLOADS = ("w1", "per_node", "w2", "w3", "w4", "m1", "million", "replay")
 
 
 def run_all(
@@ -341,6 +421,10 @@ def run_all(
         add_m1(report, engines, sizes.m1_steps)
     if "million" in only:
         add_million(report, engines, sizes.big_chain_steps)
+    if "replay" in only:
+        add_replay_step(report, engines, sizes.spiral_samples)
+        add_replay_run(report, engines, sizes.spiral_samples, sizes.spiral_epochs)
+        add_replay_predict(report, engines, sizes.spiral_samples, sizes.grid_side)
     return report
 
 
@@ -370,6 +454,14 @@ METHOD_NOTES = [
     "uses them. micrograd has no exp or log, so it cannot run W4.",
     "W1 per op node: chainrule and the floor alone, interleaved, forward + backward over the op "
     "nodes (2 per step); the target holds at every depth.",
+    "Replay: nn records one sample's graph once and runs it over the batch as arrays "
+    "(autograd.replay); 'nn, scalar path' builds every sample's graph of Values (engine="
+    "'scalar'). The book's numpy code is nn.reference: the book's layers, loss and optimiser "
+    "in float64, from the same starting weights and points (W4's). A training step is "
+    "nn.train_step (forward, loss, backward, writing .grad, Adam's update) against the book's "
+    "forward, backward and update_params; the chapter 10 run is nn.fit (with its accuracy and "
+    "history) against the book's loop; predict is Module.predict against the book's forward. "
+    "W3's replay row is nn.train_step(engine='replay') with nn.MSE and nn.SGD.",
 ]
 
 

@@ -30,6 +30,7 @@ import autograd as ag
 import nn
 from autograd import Value
 from benchmarks.harness import Clock
+from nn import reference as R
 
 
 def _optional(module: str) -> tuple[Any, str | None]:
@@ -327,6 +328,26 @@ def w3_chainrule_nn(d: W3Data) -> Callable[[Clock], StepResult]:
     return step
 
 
+def w3_chainrule_replay(d: W3Data) -> Callable[[Clock], StepResult]:
+    """The same nn step, replayed: one sample's graph run over the batch as arrays."""
+    denses = [nn.Dense(n_in, n_out) for n_in, n_out in zip(W3_SIZES, W3_SIZES[1:])]
+    for layer, (W, b) in zip(denses, d.layers):
+        layer.load(np.array(W), np.array(b))
+    model = nn.Sequential([denses[0], nn.ReLU(), denses[1], nn.ReLU(), denses[2]])
+    X = np.array(d.X)
+    Y = np.array(d.y).reshape(-1, 1)
+    loss_fn = nn.MSE()
+    params = _nn_parameters(model, len(_canonical(d.layers)))
+    optimizer = nn.SGD(params, lr=d.lr)
+
+    def step(clock: Clock) -> StepResult:
+        with clock("step"):
+            loss, _ = nn.train_step(model, loss_fn, optimizer, X, Y, engine="replay")
+        return StepResult(loss, [p.grad for p in params], [p.data for p in params])
+
+    return step
+
+
 def w3_micrograd(d: W3Data) -> Callable[[Clock], StepResult]:
     """micrograd's own `nn.MLP(2, [16, 16, 1])`, loaded with the shared weights."""
     model = mg_nn.MLP(W3_SIZES[0], list(W3_SIZES[1:]))
@@ -620,5 +641,160 @@ def w4_numpy(d: W4Data) -> Callable[[Clock], StepResult]:
         grads = [*dW1.ravel(), *db1, *dW2.ravel(), *db2]
         params = [*W1.ravel(), *b1, *W2.ravel(), *b2]
         return StepResult(loss, [float(g) for g in grads], [float(p) for p in params])
+
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Replay against the book's numpy code: the spiral network of W4 (2-64-3, ReLU) trained with
+# softmax cross-entropy and Adam, by nn with replay, nn on its scalar path, and the book's own
+# float64 layers (nn.reference). Returns what one step leaves (loss, gradients, new parameters).
+# ---------------------------------------------------------------------------------------------
+
+SPIRAL_ADAM = {"learning_rate": 0.05, "decay": 5e-7}  # the book's chapter 10 setting
+
+
+def _spiral_nn(d: W4Data, softmax: bool = False) -> tuple[Any, list[Any]]:
+    """The W4 network in nn from the shared weights (logits out, or probabilities with softmax)."""
+    (W1, b1), (W2, b2) = d.layers
+    dense1, dense2 = nn.Dense(len(W1), len(b1)), nn.Dense(len(W2), len(b2))
+    dense1.load(np.array(W1), np.array(b1))
+    dense2.load(np.array(W2), np.array(b2))
+    layers = [dense1, nn.ReLU(), dense2, *([nn.Softmax()] if softmax else [])]
+    model = nn.Sequential(layers)
+    return model, _nn_parameters(model, len(_canonical(d.layers)))
+
+
+def spiral_step_nn(d: W4Data, engine: str) -> Callable[[Clock], StepResult]:
+    """One training step with nn.train_step: Dense, ReLU, Dense, SoftmaxCrossEntropy, Adam."""
+    model, params = _spiral_nn(d)
+    loss_fn = nn.SoftmaxCrossEntropy()
+    optimizer = nn.Adam(params, **SPIRAL_ADAM)
+    X, y = np.array(d.X), np.array(d.y)
+
+    def step(clock: Clock) -> StepResult:
+        with clock("step"):
+            loss, _ = nn.train_step(model, loss_fn, optimizer, X, y, engine=engine)
+        return StepResult(loss, [p.grad for p in params], [p.data for p in params])
+
+    return step
+
+
+def _book_layers(d: W4Data) -> tuple[Any, Any]:
+    """The book's two Layer_Dense (nn.reference, float64) holding the shared weights."""
+    layers = []
+    for W, b in d.layers:
+        layer = R.Layer_Dense(len(W), len(b), rng=0)  # a Generator: the global one stays as it is
+        layer.weights, layer.biases = np.array(W), np.array(b).reshape(1, -1)
+        layers.append(layer)
+    return layers[0], layers[1]
+
+
+def spiral_step_book(d: W4Data) -> Callable[[Clock], StepResult]:
+    """The book's chapter 10 step over nn.reference: forward, loss, backward, Adam's update."""
+    dense1, dense2 = _book_layers(d)
+    relu, loss_activation = R.Activation_ReLU(), R.Activation_Softmax_Loss_CategoricalCrossentropy()
+    optimizer = R.Optimizer_Adam(**SPIRAL_ADAM)
+    X, y = np.array(d.X), np.array(d.y)
+
+    def step(clock: Clock) -> StepResult:
+        with clock("step"):
+            dense1.forward(X)
+            relu.forward(dense1.output)
+            dense2.forward(relu.output)
+            loss = loss_activation.forward(dense2.output, y)
+            loss_activation.backward(loss_activation.output, y)
+            dense2.backward(loss_activation.dinputs)
+            relu.backward(dense2.dinputs)
+            dense1.backward(relu.dinputs)
+            optimizer.pre_update_params()
+            optimizer.update_params(dense1)
+            optimizer.update_params(dense2)
+            optimizer.post_update_params()
+        grads = [*dense1.dweights.ravel(), *dense1.dbiases.ravel()]
+        grads += [*dense2.dweights.ravel(), *dense2.dbiases.ravel()]
+        params = [*dense1.weights.ravel(), *dense1.biases.ravel()]
+        params += [*dense2.weights.ravel(), *dense2.biases.ravel()]
+        return StepResult(float(loss), [float(g) for g in grads], [float(p) for p in params])
+
+    return step
+
+
+def spiral_run_nn(d: W4Data, epochs: int) -> Callable[[Clock], tuple[float, float]]:
+    """The chapter 10 Adam run end to end with nn.fit (replay): (last loss, last accuracy)."""
+
+    def run(clock: Clock) -> tuple[float, float]:
+        model, params = _spiral_nn(d)  # untimed: the same starting weights every repeat
+        optimizer = nn.Adam(params, **SPIRAL_ADAM)
+        X, y = np.array(d.X), np.array(d.y)
+        with clock("run"):
+            history = nn.fit(
+                model, nn.SoftmaxCrossEntropy(), optimizer, X, y, epochs, progress=False
+            )
+        return history["loss"][-1], history["accuracy"][-1]
+
+    return run
+
+
+def spiral_run_book(d: W4Data, epochs: int) -> Callable[[Clock], tuple[float, float]]:
+    """The book's chapter 10 loop over nn.reference for `epochs` epochs: (last loss, accuracy)."""
+
+    def run(clock: Clock) -> tuple[float, float]:
+        dense1, dense2 = _book_layers(d)
+        relu, loss_activation = (
+            R.Activation_ReLU(),
+            R.Activation_Softmax_Loss_CategoricalCrossentropy(),
+        )
+        optimizer = R.Optimizer_Adam(**SPIRAL_ADAM)
+        X, y = np.array(d.X), np.array(d.y)
+        with clock("run"):
+            for _ in range(epochs):
+                dense1.forward(X)
+                relu.forward(dense1.output)
+                dense2.forward(relu.output)
+                loss = loss_activation.forward(dense2.output, y)
+                accuracy = np.mean(np.argmax(loss_activation.output, axis=1) == y)
+                loss_activation.backward(loss_activation.output, y)
+                dense2.backward(loss_activation.dinputs)
+                relu.backward(dense2.dinputs)
+                dense1.backward(relu.dinputs)
+                optimizer.pre_update_params()
+                optimizer.update_params(dense1)
+                optimizer.update_params(dense2)
+                optimizer.post_update_params()
+        return float(loss), float(accuracy)
+
+    return run
+
+
+def grid(side: int) -> np.ndarray:
+    """side x side points on [-1.2, 1.2]^2, the decision-boundary plot's grid, as rows (x, y)."""
+    xx, yy = np.meshgrid(np.linspace(-1.2, 1.2, side), np.linspace(-1.2, 1.2, side))
+    return np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def grid_predict_nn(d: W4Data, points: np.ndarray) -> Callable[[Clock], np.ndarray]:
+    """Class probabilities for every grid point with nn's Module.predict (replay)."""
+    model, _ = _spiral_nn(d, softmax=True)
+
+    def run(clock: Clock) -> np.ndarray:
+        with clock("predict"):
+            return model.predict(points)  # type: ignore[no-any-return]
+
+    return run
+
+
+def grid_predict_book(d: W4Data, points: np.ndarray) -> Callable[[Clock], np.ndarray]:
+    """The same probabilities from the book's numpy forward (nn.reference, float64)."""
+    dense1, dense2 = _book_layers(d)
+    relu, softmax = R.Activation_ReLU(), R.Activation_Softmax()
+
+    def run(clock: Clock) -> np.ndarray:
+        with clock("predict"):
+            dense1.forward(points)
+            relu.forward(dense1.output)
+            dense2.forward(relu.output)
+            softmax.forward(dense2.output)
+        return softmax.output  # type: ignore[no-any-return]
 
     return run

@@ -169,7 +169,7 @@ class Program:
         outputs = [*self.row, *(v for v in (self.loss, self.penalty) if v is not None)]
         self.params = model.parameters()
         self.replay = Replay(outputs, tape.inputs, self.params, tape.derived)
-        self._optimizers: weakref.WeakKeyDictionary[Any, tuple[int, np.ndarray]] = (
+        self._optimizers: weakref.WeakKeyDictionary[Any, tuple[int, np.ndarray, bool]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -210,24 +210,31 @@ class Program:
             seeds[self.penalty] = 1.0
         grads = self.replay.backward(seeds)
         outputs = self.outputs()
-        # As the scalar step: zero the optimiser's grads, then backward adds into every leaf.
-        optimizer.zero_grad()
-        for p, g in zip(self.params, grads.tolist()):
-            p.grad += g
-        optimizer.step(self._aligned(optimizer, grads))
+        # As the scalar step leaves them: the optimiser zeroes its parameters' grads, and
+        # backward adds into every parameter's (0.0 + g, so that a -0.0 reads 0.0 as there).
+        where, same = self._aligned(optimizer)
+        if same:
+            for p, g in zip(self.params, (grads + 0.0).tolist()):
+                p.grad = g
+            optimizer.step(grads)
+        else:
+            optimizer.zero_grad()
+            for p, g in zip(self.params, grads.tolist()):
+                p.grad += g
+            optimizer.step(np.append(grads, 0.0)[where])  # -1 picks the appended 0
         return loss, data_loss, penalty, outputs
 
-    def _aligned(self, optimizer: Optimizer, grads: np.ndarray) -> np.ndarray:
-        """`grads` in the optimiser's parameter order; 0 for a parameter outside the graph."""
+    def _aligned(self, optimizer: Optimizer) -> tuple[np.ndarray, bool]:
+        """Where each of the optimiser's parameters is in ours (-1: outside the graph), and
+        whether the two lists are the same."""
         cached = self._optimizers.get(optimizer)
         if cached is None or cached[0] != id(optimizer.params):
             index = {id(p): i for i, p in enumerate(self.params)}
             where = np.array([index.get(id(p), -1) for p in optimizer.params], dtype=np.intp)
-            cached = (id(optimizer.params), where)
+            same = len(where) == len(self.params) and bool((where == np.arange(len(where))).all())
+            cached = (id(optimizer.params), where, same)
             self._optimizers[optimizer] = cached
-        where = cached[1]
-        out = np.append(grads, 0.0)[where]  # -1 picks the appended 0
-        return out  # type: ignore[no-any-return]
+        return cached[1], cached[2]
 
     def sample(self, i: int) -> Value:
         """Sample i of the last run as its scalar graph: the loss's (or the first output's) root."""

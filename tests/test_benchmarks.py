@@ -130,6 +130,7 @@ W3_ENGINES = [
     pytest.param(wl.w3_chainrule_raw, id="chainrule-raw"),
     pytest.param(partial(wl.w3_chainrule_raw, products=True), id="chainrule-products"),
     pytest.param(wl.w3_chainrule_nn, id="chainrule-nn"),
+    pytest.param(wl.w3_chainrule_replay, id="chainrule-replay"),
     pytest.param(wl.w3_micrograd, id="micrograd", marks=needs_micrograd),
     pytest.param(wl.w3_torch, id="torch", marks=needs_torch),
 ]
@@ -186,6 +187,62 @@ def test_w4_data_leaves_numpys_global_generator_alone() -> None:
     np.random.seed(123)
     wl.w4_data(5)
     assert np.random.rand() == expected
+
+
+# ---- replay against the book's numpy code ------------------------------------------------------
+
+
+def test_a_spiral_step_by_replay_and_on_the_scalar_path_is_the_books_step() -> None:
+    d = wl.w4_data(4)
+    book = wl.spiral_step_book(d)
+    replay, scalar = wl.spiral_step_nn(d, "replay"), wl.spiral_step_nn(d, "scalar")
+    for k in range(2):  # Adam's second step uses the state the first one left
+        want = book(Clock())
+        assert k or abs(want.loss - math.log(3.0)) < 1e-3  # before any update: near-uniform
+        assert_same_step(replay(Clock()), want)
+        assert_same_step(scalar(Clock()), want)
+
+
+def test_the_chapter_10_run_by_fit_ends_where_the_books_loop_ends() -> None:
+    d = wl.w4_data(10)
+    loss, acc = wl.spiral_run_nn(d, 12)(Clock())
+    book_loss, book_acc = wl.spiral_run_book(d, 12)(Clock())
+    assert_close(loss, book_loss, "loss at the last epoch")
+    assert acc == book_acc
+
+
+def test_predict_on_the_grid_is_the_books_forward() -> None:
+    import numpy as np
+
+    d, points = wl.w4_data(4), wl.grid(7)
+    assert points.shape == (49, 2) and points.min() == -1.2 and points.max() == 1.2
+    ours, book = wl.grid_predict_nn(d, points)(Clock()), wl.grid_predict_book(d, points)(Clock())
+    np.testing.assert_allclose(ours, book, rtol=1e-12)  # matrix products: a few ulp either way
+    np.testing.assert_allclose(ours.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_the_peak_memory_probe_sees_numpys_arrays() -> None:
+    import numpy as np
+
+    mb = harness.peak_bytes(lambda: np.ones(1_000_000)) / 1e6
+    assert 8.0 <= mb < 8.5
+
+
+def test_replay_rows_judge_ratios_and_limits() -> None:
+    def row(replay: float, numpy: float, ratio: float | None, limit: float | None) -> rp.ReplayRow:
+        cells = {
+            "replay": rp.Cell((replay,) * 3),
+            "scalar": rp.Cell(note="not run"),
+            "numpy": rp.Cell((numpy,) * 3),
+        }
+        return rp.ReplayRow("r", "s", cells, ratio, limit, "target")
+
+    assert row(0.3, 0.1, 3.0, None).met() and not row(0.31, 0.1, 3.0, None).met()
+    assert row(29.0, 4.0, None, 30.0).met() and not row(31.0, 4.0, None, 30.0).met()
+    assert row(0.2, 0.1, None, 30.0).ratio("replay") == 2.0
+    assert row(0.2, 0.1, None, 30.0).ratio("scalar") is None
+    table = rp.replay_table(rp.Report(replay=[row(0.3, 0.1, 3.0, None), row(0.5, 0.1, 3.0, None)]))
+    assert "| 3.0× |  | target: met |" in table and "target: **not met**" in table
 
 
 # ---- the harness -------------------------------------------------------------------------------
@@ -358,7 +415,7 @@ def test_ratios_and_targets() -> None:
     assert lines[3].endswith("≤ 1/4 of micrograd: **not met** |")
 
 
-TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100, (20, 50), 100)
+TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100, (20, 50), 100, 5, 3, 10)
 
 
 def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -378,11 +435,16 @@ def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None
     for name in ("W1 chain 20 steps: total", "W3 MLP step, 4 points, nn: total", "M1 bytes"):
         assert f"\n| {name}" in text
     # W1 at two sizes, W2, the million-node chain: 3 rows each; W1 per op node at two depths;
-    # W3 dot, nn, products; W4: 3; M1: products of two leaves and the chain, graph and after.
+    # W3 dot, nn, products, replay; W4: 3; M1: products of two leaves and the chain, graph and
+    # after. Replay: a step, a run, predict's time and memory.
     (report,) = reports
-    assert len(report.rows) == 3 * 2 + 2 + 3 + 3 + 3 + 3 + 3
+    assert len(report.rows) == 3 * 2 + 2 + 3 + 3 + 4 + 3 + 3
     for row in report.rows:
         assert row.cells["chainrule"].stats is not None, row.name
+    assert len(report.replay) == 4
+    for replay_row in report.replay:
+        assert replay_row.cells["replay"].stats is not None and replay_row.met() is not None
+    assert "| spiral training step, 15 points" in text and "| nn, replay |" in text
     capsys.readouterr()
 
 

@@ -129,7 +129,7 @@ def _normwise(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 12))
 def test_every_layer_and_loss_replays_the_scalar_paths_numbers(
     case: str, seed: int, n: int

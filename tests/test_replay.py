@@ -38,7 +38,7 @@ def _chain_rule(r: Replay, root: Value, s: int) -> tuple[dict[Value, float], dic
     return backward_scales(root, r.operands, number, r.order)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions(), st.data())
 def test_random_graphs_from_the_whole_op_table_replay_as_the_scalar_engine_computes(
     expr: Any, data: st.DataObject
