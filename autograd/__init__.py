@@ -7,7 +7,7 @@ from .backward_check import check_backward
 from .backward_report import BackwardReport
 from .compat import AUTOGRAD, module_getattr
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
-from .custom import OpFunction, clip, defop, unregister
+from .custom import OpFunction, arctan2, clip, defop, hypot, maximum, minimum, unregister
 from .explain import Explanation, explain
 from .functional import derivative, gradient, hessian
 from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
@@ -28,6 +28,7 @@ __all__ = [
     "Scope",
     "Value",
     "apply",
+    "arctan2",
     "backward",
     "check_backward",
     "clip",
@@ -42,7 +43,10 @@ __all__ = [
     "gradcheck",
     "gradcheck_report",
     "hessian",
+    "hypot",
     "is_grad_enabled",
+    "maximum",
+    "minimum",
     "no_grad",
     "reverse_topological_order",
     "scope",

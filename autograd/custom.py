@@ -3,20 +3,21 @@
 `defop` is the one public way to add an op. It builds an `Op` from the facts a built-in entry of
 `autograd/ops.py` holds and puts it in the same rule table (`autograd.OPS`), so backward,
 `grad(..., create_graph=True)`, `gradcheck`, `detect_anomaly`, `explain`, the graph pictures and
-the random graphs of `autograd.testing` all see it. For example, hypot(a, b) = sqrt(a^2 + b^2):
+the random graphs of `autograd.testing` all see it. For example, the length of a 3-vector,
+norm3(a, b, c) = sqrt(a^2 + b^2 + c^2) (the built-in `hypot` takes two):
 
     from autograd.ops import ArrayForm, div
-    hypot = defop(
-        "hypot",
+    norm3 = defop(
+        "norm3",
         math.hypot,
-        lambda out, a, b: (div(a, out), div(b, out)),  # works on floats and on Values
-        doc="f(a, b) = sqrt(a^2 + b^2); df/da = a / f, df/db = b / f",
-        arity=2,  # math.hypot takes *args, so its signature cannot say
-        kinks=lambda a, b: ((0.0,), (0.0,)),  # a cone at the origin, declared per operand
-        formula=lambda s, x, out, i: s.div(x[i], out),  # explain: d hypot/d a = a/hypot
-        array=ArrayForm(np.hypot),  # over numpy arrays; df works on them as written
+        lambda out, a, b, c: (div(a, out), div(b, out), div(c, out)),  # floats and Values alike
+        doc="f(a, b, c) = sqrt(a^2 + b^2 + c^2); df/da = a / f, df/db = b / f, df/dc = c / f",
+        arity=3,  # math.hypot takes *args, so its signature cannot say
+        kinks=lambda a, b, c: ((0.0,), (0.0,), (0.0,)),  # a cone at the origin, per operand
+        formula=lambda s, x, out, i: s.div(x[i], out),  # explain: d norm3/d a = a/norm3
+        array=ArrayForm(lambda a, b, c: np.hypot(np.hypot(a, b), c)),  # df works as written
     )
-    y = hypot(Value(3.0), Value(4.0))  # 5.0, one node with op "hypot"
+    y = norm3(Value(2.0), Value(3.0), Value(6.0))  # 7.0, one node with op "norm3"
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class OpFunction:
 
 # Built-in ops that are neither a Python operator nor a method of Value are called as functions.
 clip = OpFunction(OPS["clip"])  # clip(x, lo, hi) = min(max(x, lo), hi)
+arctan2 = OpFunction(OPS["arctan2"])  # arctan2(y, x): the angle of the point (x, y)
+hypot = OpFunction(OPS["hypot"])  # hypot(a, b) = sqrt(a^2 + b^2)
+maximum = OpFunction(OPS["maximum"])  # maximum(a, b): the larger; a tie splits the gradient
+minimum = OpFunction(OPS["minimum"])  # minimum(a, b): the smaller; a tie splits the gradient
 
 
 def defop(

@@ -226,6 +226,16 @@ def frelu(a: float) -> float:
     return 0.0 if a <= 0 else a
 
 
+def fmaximum(a: float, b: float) -> float:
+    """numpy's maximum: the larger, nan when either is nan, and b at a tie (max(-0.0, 0.0) = 0.0)."""
+    return a if a > b or a != a else b
+
+
+def fminimum(a: float, b: float) -> float:
+    """numpy's minimum: the smaller, nan when either is nan, and b at a tie (min(0.0, -0.0) = -0.0)."""
+    return a if a < b or a != a else b
+
+
 def _ieee(fn: Callable[[float], float], ufunc: Any) -> Callable[[float], float]:
     """`fn` from Python's math where it answers, numpy's `ufunc` where math raises instead.
 
@@ -532,41 +542,47 @@ _register(
 
 
 def fclip(x: float, lo: float, hi: float) -> float:
-    """min(max(x, lo), hi) in that order, as np.clip does: hi wins when lo > hi; nan passes."""
-    m = lo if x < lo else x
-    return hi if m > hi else m
+    """min(max(x, lo), hi) in that order, as np.clip does on a number: hi wins when lo > hi, x
+    at a tie (its own zero), and a nan anywhere gives nan."""
+    m = lo if x < lo or lo != lo else x
+    return hi if m > hi or hi != hi else m
 
 
 def _clip_df(out: Scalar, x: Scalar, lo: Scalar, hi: Scalar) -> tuple[float, float, float]:
-    # Piecewise constant, so floats even for Value inputs (their derivative is 0 a.e.).
+    # Piecewise constant, so floats even for Value inputs (their derivative is 0 a.e.). PyTorch's
+    # clamp masks, but for x < lo = hi: there the output is lo's (and hi's) value, and lo gets
+    # the 1 where PyTorch gives it to no one.
     xv, lv, hv = data(x), data(lo), data(hi)
-    m = lv if xv < lv else xv
     return (
         1.0 if lv <= xv <= hv else 0.0,
         1.0 if xv < lv <= hv else 0.0,
-        1.0 if m > hv else 0.0,
+        1.0 if xv > hv or lv > hv else 0.0,
     )
 
 
 def _clip_array(x: Any, lo: Any, hi: Any) -> Any:
-    m = np.where(x < lo, lo, x)
-    return np.where(m > hi, hi, m)
+    m = np.where((x < lo) | (lo != lo), lo, x)  # fclip, comparison for comparison
+    return np.where((m > hi) | (hi != hi), hi, m)
 
 
 def _clip_df_array(out: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
-    m = np.where(x < lo, lo, x)
     return (
         np.where((lo <= x) & (x <= hi), 1.0, 0.0),
         np.where((x < lo) & (lo <= hi), 1.0, 0.0),
-        np.where(m > hi, 1.0, 0.0),
+        np.where((x > hi) | (lo > hi), 1.0, 0.0),
     )
+
+
+def _said(s: Notation, x: Sequence[str], k: int) -> str:
+    """Operand k with its number, `lo = 0.1`, for a note; a constant is its number already."""
+    return x[k] if s.constant(k) else f"{x[k]} = {s.num(s.value(k))}"
 
 
 def _clip_note(s: Notation, x: Sequence[str], out: str, i: int) -> str:
     """Which bound is in force, the same for all three operands: `x = 2 > hi = 1`."""
 
-    def said(k: int) -> str:  # a constant bound is its number already
-        return x[k] if s.constant(k) else f"{x[k]} = {s.num(s.value(k))}"
+    def said(k: int) -> str:
+        return _said(s, x, k)
 
     v, lo, hi = s.value(0), s.value(1), s.value(2)
     if lo <= v <= hi:
@@ -1109,6 +1125,174 @@ _register(
             lambda a: np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a))),
             lambda out, a: (_sigmoid_array(a),),
         ),
+    )
+)
+
+
+# ---- functions of two numbers ----
+
+
+def _arctan2_df(out: Scalar, y: Scalar, x: Scalar) -> tuple[Scalar, Scalar]:
+    # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2), with both operands first divided by the
+    # larger magnitude s: a float, so a constant of the graph, and x^2 + y^2 then neither
+    # underflows nor overflows. PyTorch's unscaled form gives 0 where x^2 + y^2 leaves the
+    # float range (|x|, |y| below 1e-154, where the gradient is above 1e154). At the origin the
+    # gradient is 0, as PyTorch's; an infinite or nan operand takes the unscaled form.
+    s = fmaximum(abs(data(y)), abs(data(x)))
+    if not 0.0 < s < INF:
+        s = 1.0
+    ys, xs = y / s, x / s
+    r2 = ys * ys + xs * xs
+    if data(r2) == 0.0:
+        return xs * 0.0, -(ys * 0.0)
+    return div(xs, r2) / s, -div(ys, r2) / s
+
+
+def _arctan2_df_array(out: Any, y: Any, x: Any) -> tuple[Any, Any]:
+    # _arctan2_df on arrays, operation for operation.
+    s = np.maximum(np.abs(y), np.abs(x))
+    s = np.where((s > 0.0) & (s < INF), s, 1.0)
+    ys, xs = y / s, x / s
+    r2 = ys * ys + xs * xs
+    origin = r2 == 0.0
+    return np.where(origin, xs * 0.0, xs / r2 / s), np.where(origin, -(ys * 0.0), -(ys / r2) / s)
+
+
+def _squares(s: Notation, x: Sequence[str]) -> str:
+    return f"{s.pow(x[0], '2')} + {s.pow(x[1], '2')}"
+
+
+_register(
+    Op(
+        "arctan2",
+        math.atan2,  # IEEE already: atan2(±0, -0) = ±pi, atan2(inf, inf) = pi/4
+        _arctan2_df,
+        "f(y, x) = the angle of the point (x, y), in (-pi, pi]; df/dy = x / (x^2 + y^2), "
+        "df/dx = -y / (x^2 + y^2)",
+        2,
+        # Not differentiable at the origin, and a jump of 2 pi across y = 0 where x < 0.
+        kinks=lambda y, x: ((0.0,), (0.0,)),
+        formula=lambda s, x, out, i: (
+            s.div(x[1], _squares(s, x)) if i == 0 else "-" + s.div(x[0], _squares(s, x))
+        ),
+        domain=(ANY, ANY),
+        array=ArrayForm(np.arctan2, _arctan2_df_array),
+    )
+)
+_register(
+    Op(
+        "hypot",
+        math.hypot,  # IEEE already: hypot(inf, nan) = inf
+        lambda out, a, b: (div(a, out), div(b, out)),
+        "f(a, b) = sqrt(a^2 + b^2), without overflow; df/da = a / f, df/db = b / f "
+        "(nan at the origin, as PyTorch)",
+        2,
+        kinks=lambda a, b: ((0.0,), (0.0,)),  # a cone at the origin
+        formula=lambda s, x, out, i: s.div(x[i], out),
+        domain=(ANY, ANY),
+        array=ArrayForm(np.hypot),
+    )
+)
+
+
+def _shares(a: float, b: float, larger: bool) -> tuple[float, float]:
+    """How maximum (larger) or minimum passes the gradient: PyTorch's, halves at a tie, and all to
+    both operands when one is nan (neither a < b nor a > b)."""
+    if a == b:
+        return 0.5, 0.5
+    a_wins, b_wins = (a > b, a < b) if larger else (a < b, a > b)
+    return (0.0 if b_wins else 1.0), (0.0 if a_wins else 1.0)
+
+
+def _shares_array(a: Any, b: Any, larger: bool) -> tuple[Any, Any]:
+    a_wins, b_wins = (a > b, a < b) if larger else (a < b, a > b)
+    tie = a == b
+    return np.where(tie, 0.5, np.where(b_wins, 0.0, 1.0)), np.where(
+        tie, 0.5, np.where(a_wins, 0.0, 1.0)
+    )
+
+
+def _order_note(s: Notation, x: Sequence[str], out: str, i: int) -> str:
+    """Why maximum or minimum passed the gradient on as it did: `a = 2 > b = 1`, or a tie."""
+    a, b = s.value(0), s.value(1)
+    if a == b:
+        return f"{_said(s, x, 0)} = {_said(s, x, 1)}: a tie, half each"
+    if a != a or b != b:
+        return ""  # nan: both get it whole
+    return f"{_said(s, x, 0)} {'>' if a > b else '<'} {_said(s, x, 1)}"
+
+
+_register(
+    Op(
+        "maximum",
+        fmaximum,
+        lambda out, a, b: _shares(data(a), data(b), larger=True),
+        "f(a, b) = the larger of a and b (nan if either is); df/da = 1 if a > b, 0 if a < b, "
+        "1/2 at a tie (PyTorch's); df/db likewise",
+        2,
+        kinks=lambda a, b: ((b,), (a,)),
+        formula=lambda s, x, out, i: s.num(_shares(s.value(0), s.value(1), larger=True)[i]),
+        note=_order_note,
+        domain=(ANY, ANY),
+        array=ArrayForm(np.maximum, lambda out, a, b: _shares_array(a, b, larger=True)),
+    )
+)
+_register(
+    Op(
+        "minimum",
+        fminimum,
+        lambda out, a, b: _shares(data(a), data(b), larger=False),
+        "f(a, b) = the smaller of a and b (nan if either is); df/da = 1 if a < b, 0 if a > b, "
+        "1/2 at a tie (PyTorch's); df/db likewise",
+        2,
+        kinks=lambda a, b: ((b,), (a,)),
+        formula=lambda s, x, out, i: s.num(_shares(s.value(0), s.value(1), larger=False)[i]),
+        note=_order_note,
+        domain=(ANY, ANY),
+        array=ArrayForm(np.minimum, lambda out, a, b: _shares_array(a, b, larger=False)),
+    )
+)
+
+
+def fremainder(a: float, b: float) -> float:
+    """a mod b with the sign of b, as numpy's remainder and Python's %: 5 % -3 = -1, x % 0 = nan."""
+    try:
+        return a % b
+    except ZeroDivisionError:
+        return _np_fallback(np.remainder, a, b)
+
+
+def ffloor_divide(a: float, b: float) -> float:
+    """floor(a / b) as numpy's floor_divide and Python's //, with x // 0 = ±inf or nan."""
+    try:
+        return a // b
+    except ZeroDivisionError:
+        return _np_fallback(np.floor_divide, a, b)
+
+
+def _mod_kinks(a: float, b: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    # The value jumps where a / b crosses an integer n: at a = n b, and at b = a / n.
+    q = ffloor_divide(a, b)
+    if not math.isfinite(q) or b == 0:
+        return (), (0.0,)
+    return (q * b, (q + 1.0) * b), (0.0, *(a / n for n in (q, q + 1.0) if n != 0))
+
+
+_register(
+    Op(
+        "mod",
+        fremainder,
+        # -floor(a / b) is piecewise constant: a float even for Values (0 a.e. as it should be).
+        lambda out, a, b: (1.0, -ffloor_divide(data(a), data(b))),
+        "f(a, b) = a mod b = a - b floor(a / b), with the sign of b (Python's %, numpy's mod); "
+        "df/da = 1, df/db = -floor(a / b) (jumps where a / b is an integer)",
+        2,
+        kinks=_mod_kinks,
+        formula=lambda s, x, out, i: "-" + s.fn("floor", s.div(x[0], x[1])) if i else "1",
+        # |a| <= 10 and 1 <= |b| <= 5, so that the jumps (|b| apart in a, near b^2 / |a| apart
+        # in b) leave room between them for inputs a margin away.
+        domain=(((-10.0, 10.0),), ((-5.0, -1.0), (1.0, 5.0))),
+        array=ArrayForm(np.remainder, lambda out, a, b: (1.0, -np.floor_divide(a, b))),
     )
 )
 

@@ -21,7 +21,8 @@ _STATE = context.STATE
 # The table's rules, bound once: the operators below run millions of times.
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
 _SUM, _DOT = OPS["sum"], OPS["dot"]
-_LEAKY_RELU, _ELU = OPS["leaky_relu"], OPS["elu"]
+_MOD = OPS["mod"]
+_LEAKY_RELU, _ELU, _ARCTAN2, _HYPOT = (OPS[n] for n in ("leaky_relu", "elu", "arctan2", "hypot"))
 _add_up = builtins.sum  # this module's own `sum` makes a node
 _DATA = attrgetter("data")
 # numpy's ufuncs that `__array_ufunc__` hands to the operator of the same name.
@@ -31,6 +32,7 @@ _UFUNC_OPERATORS = {
     np.multiply: "mul",
     np.true_divide: "truediv",
     np.power: "pow",
+    np.remainder: "mod",
 }
 # Types that cannot combine with a Value themselves, so an operator refuses them at once rather
 # than returning NotImplemented; anything else (an array, a user's class) gets its own turn.
@@ -119,6 +121,8 @@ class Value:
     - `bool(a)` is `a.data != 0`, as for floats, numpy and PyTorch scalars (nan is true).
     - `float(a)`, `int(a)` and `math.exp(a)` raise a TypeError: the result would be a float
       with no gradient. Use `a.data` for the number, `a.exp()` to stay in the graph.
+      `math.floor(a)` and `math.ceil(a)` are `a.floor()` and `a.ceil()`, Values, as for PyTorch
+      tensors (Python lets them return any type).
     - `f"{a:.2f}"` and `round(a, 2)` format or round `a.data`: display only.
     - micrograd's `a._prev` (the operands, a frozenset) and `a._op` (the op's name) are
       read-only views; its `a._backward` and PyTorch's `a.item()` raise an AttributeError
@@ -223,6 +227,8 @@ class Value:
     __rtruediv__ = _reflected(_DIV, "/")
     __pow__ = _operator(_POW, "**")
     __rpow__ = _reflected(_POW, "**")
+    __mod__ = _operator(_MOD, "%")
+    __rmod__ = _reflected(_MOD, "%")
 
     def __neg__(self) -> Value:
         return Value(_NEG.f(self.data), "", _NEG, self)
@@ -290,6 +296,19 @@ class Value:
     def elu(self, alpha: Any = 1.0) -> Value:
         """self if self > 0 else alpha (e^self - 1); alpha a number, or a Value to learn it."""
         return apply(_ELU, self, alpha)
+
+    # numpy calls these on object arrays of Values: np.floor(a) calls math.floor on each element
+    # (so math.floor(v) is v.floor(), as for a PyTorch tensor), np.arctan2(a, b) calls a.arctan2(b).
+    __floor__ = floor
+    __ceil__ = ceil
+
+    def arctan2(self, x: Any) -> Value:
+        """ag.arctan2(self, x): the angle of the point (x, self)."""
+        return apply(_ARCTAN2, self, x)
+
+    def hypot(self, other: Any) -> Value:
+        """ag.hypot(self, other) = sqrt(self^2 + other^2)."""
+        return apply(_HYPOT, self, other)
 
     # ---- gradients ----
 

@@ -192,11 +192,24 @@ def test_bool_is_data_not_zero_as_for_floats() -> None:
     assert ag.Value(1e-300) and ag.Value(-2.0) and ag.Value(float("nan"))
 
 
-@pytest.mark.parametrize("call", [float, int, math.exp, math.sqrt, math.floor, math.isfinite])
+@pytest.mark.parametrize("call", [float, int, math.exp, math.sqrt, math.log, math.isfinite])
 def test_float_and_math_functions_refuse_and_name_data_and_the_methods(call: object) -> None:
     v = ag.Value(2.5) * 1.0
     with pytest.raises(TypeError, match=r"use v.data for the number \(2.5\), or v.exp\(\)"):
         call(v)  # type: ignore[operator]
+
+
+def test_math_floor_and_ceil_are_the_ops_as_for_pytorch_tensors() -> None:
+    # Python's math.floor(v) calls v.__floor__, which may return any type: a Value keeps the
+    # graph, and numpy's np.floor on an object array of Values goes through it too.
+    v = ag.Value(2.5) * 1.0
+    assert (math.floor(v).op, math.floor(v).data, math.ceil(v).op, math.ceil(v).data) == (
+        "floor",
+        2.0,
+        "ceil",
+        3.0,
+    )
+    assert [x.op for x in np.floor(np.array([v, v], dtype=object))] == ["floor", "floor"]
 
 
 def test_numpy_float_arrays_of_values_refuse_with_the_same_message() -> None:

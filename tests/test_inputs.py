@@ -152,6 +152,7 @@ OPERATORS = [
     ("*", "mul", operator.mul),
     ("/", "div", operator.truediv),
     ("**", "pow", operator.pow),
+    ("%", "mod", operator.mod),
 ]
 UNARY = ["neg", "exp", "log", "tanh", "sigmoid", "relu", "square"]
 # Python 3.11's Fraction.__pow__ calls float() on itself before a Value on its right gets a turn,
@@ -184,6 +185,10 @@ def check_operators(x: Any, want: float | type[Exception]) -> None:
                 and want is OverflowError
                 and _FRACTION_POW_FIRST
             ):
+                OUTCOMES[entry, "skipped"] += 1
+                continue
+            if side == "left" and name == "mod" and isinstance(x, (str, bytes, bytearray)):
+                # "..." % v is the string's own printf-style formatting: a Value gets no turn.
                 OUTCOMES[entry, "skipped"] += 1
                 continue
             if isinstance(want, float):
@@ -244,6 +249,12 @@ def check_everything(x: Any, custom: ag.OpFunction) -> None:
         lambda: ag.dot([Value(2.0)], [Value(3.0)], x).data,
     )
     check("apply()", "mul() operand 0", n_ary("mul", w, 2.0), lambda: ag.apply("mul", x, 2.0).data)
+    check(
+        "leaky_relu(slope)",
+        "leaky_relu() operand 1",
+        n_ary("leaky_relu", -2.0, w),
+        lambda: Value(-2.0).leaky_relu(x).data,
+    )
     check(
         "a defop'd op",
         f"{custom.op.name}() operand 0",

@@ -106,6 +106,16 @@ ORACLES: dict[str, Oracle] = {
         lambda x, a: (1.0, 0.0) if x > 0 else (a * np.exp(x), np.expm1(x)),
     ),
     "softplus": (lambda a: np.logaddexp(0.0, a), lambda a: (_sigmoid(a),)),
+    # functions of two numbers
+    "arctan2": (
+        np.arctan2,
+        lambda y, x: (x / (x * x + y * y), -y / (x * x + y * y)),
+    ),
+    "hypot": (np.hypot, lambda a, b: (a / np.hypot(a, b), b / np.hypot(a, b))),
+    # the domain keeps a and b apart, so that one of them is the larger
+    "maximum": (np.maximum, lambda a, b: (float(a > b), float(b > a))),
+    "minimum": (np.minimum, lambda a, b: (float(a < b), float(b < a))),
+    "mod": (np.mod, lambda a, b: (1.0, -np.floor(a / b))),
 }
 
 
@@ -461,3 +471,57 @@ def test_a_parameter_that_is_no_number_is_refused_naming_the_op() -> None:
         Value(1.0).leaky_relu("0.1")
     with pytest.raises(TypeError, match=r"elu\(\) operand 1 needs a Value or a real number"):
         Value(1.0).elu(None)
+
+
+# ---- the functions of two numbers, and % ----
+
+
+def test_mod_is_pythons_and_numpys_with_the_sign_of_the_divisor() -> None:
+    a, b = Value(5.0), Value(-3.0)
+    y = a % b
+    assert (
+        (y.op, y.data) == ("mod", 5.0 % -3.0) == ("mod", float(np.mod(5.0, -3.0))) == ("mod", -1.0)
+    )
+    assert ag.grad(y, [a, b]) == [1.0, -(5.0 // -3.0)] == [1.0, 2.0]  # d/db = -floor(a / b)
+    assert (7.5 % Value(2.0)).data == 1.5 and (Value(-7.5) % 2.0).data == 0.5
+    assert isinstance(np.float64(7.5) % Value(2.0), Value)  # numpy's scalar hands it over
+    assert math.isnan((Value(1.0) % 0.0).data)  # numpy's nan, not Python's ZeroDivisionError
+    # create_graph: -floor(a / b) is piecewise constant, so the second derivatives are 0
+    assert ag.hessian(lambda p, q: p % q, [5.0, -3.0]).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_maximum_and_minimum_split_a_tie_as_pytorch_does() -> None:
+    a, b = Value(2.0), Value(2.0)
+    assert ag.grad(ag.maximum(a, b), [a, b]) == [0.5, 0.5]
+    assert ag.grad(ag.minimum(a, b), [a, b]) == [0.5, 0.5]
+    c = Value(1.0)
+    assert ag.grad(ag.maximum(a, c), [a, c]) == [1.0, 0.0]
+    assert ag.grad(ag.minimum(a, c), [a, c]) == [0.0, 1.0]
+    assert math.isnan(ag.maximum(Value(math.nan), 1.0).data)  # numpy's: nan wins
+    assert ag.maximum(a, 3).op == "maximum" and ag.maximum(a, 3).data == 3.0
+
+
+def test_arctan2_and_hypot_are_functions_of_the_table() -> None:
+    y, x = Value(1.0), Value(-1.0)
+    t = ag.arctan2(y, x)
+    assert (t.op, t.data) == ("arctan2", math.atan2(1.0, -1.0))
+    assert ag.grad(t, [y, x]) == [-0.5, -0.5]
+    h = ag.hypot(Value(3.0), 4.0)
+    assert (h.op, h.data) == ("hypot", 5.0)
+    # tiny operands: x^2 + y^2 underflows to 0, the scaled rule still gives x / (x^2 + y^2)
+    ys, xs = Value(1e-200), Value(1e-200)
+    assert ag.grad(ag.arctan2(ys, xs), [ys, xs]) == pytest.approx([0.5e200, -0.5e200], rel=1e-15)
+    zeros = [Value(0.0), Value(0.0)]
+    assert ag.grad(ag.arctan2(*zeros), zeros) == [0.0, 0.0]  # the origin: 0, as PyTorch
+
+
+def test_numpy_functions_on_object_arrays_of_values_record_the_ops() -> None:
+    # HIPS's habit, np.sin(x) and the like, with plain numpy: its object loops call the methods.
+    a = np.array([Value(0.5), Value(-0.75)], dtype=object)
+    b = np.array([Value(2.0), Value(3.0)], dtype=object)
+    for fn, op in [(np.sin, "sin"), (np.abs, "abs"), (np.floor, "floor"), (np.log1p, "log1p")]:
+        assert [v.op for v in fn(a)] == [op, op]
+    for fn2, op in [(np.arctan2, "arctan2"), (np.hypot, "hypot"), (np.mod, "mod")]:
+        out = fn2(a, b)
+        assert [v.op for v in out] == [op, op]
+        assert [v.data for v in out] == [float(fn2(0.5, 2.0)), float(fn2(-0.75, 3.0))]

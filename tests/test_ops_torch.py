@@ -65,7 +65,7 @@ def _torch(fn: Callable[..., Any], xs: Sequence[float]) -> Derivatives:
         if g is None or not g.requires_grad:  # a derivative that is a constant (sign's 0)
             second.append((0.0,) * len(xs))
             continue
-        row = torch.autograd.grad(g, ts, allow_unused=True)
+        row = torch.autograd.grad(g, ts, allow_unused=True, retain_graph=True)
         second.append(tuple(0.0 if h is None else h.item() for h in row))
     return Derivatives(y.item(), first, tuple(second))
 
@@ -94,6 +94,9 @@ class Reference:
     # How far first and second derivatives may be from torch's, in ulp: the last bits of
     # libm's and torch's kernels differ, and a second derivative adds up several roundings.
     ulps: tuple[float, float] = (8, 64)
+    # The size of the terms a second derivative adds up, where they cancel: ulps count in its
+    # units (hypot'' = 1/f - a^2/f^3 is far smaller than its terms when |a| >> |b|).
+    terms: Callable[[Sequence[float]], float] | None = None
 
     def torch_at(self, xs: Sequence[float]) -> Derivatives:
         if self.derivatives is not None:
@@ -172,6 +175,26 @@ REFERENCES: dict[str, Reference] = {
     ),
     # torch's threshold: linear from 20 on
     "softplus": Reference(F.softplus, lambda a: np.logaddexp(0.0, a), (20.0, 20.5, 30.0, 40.0)),
+    # functions of two numbers: every pair of edges, so ties, ±0 against ±0 and inf against inf
+    "arctan2": Reference(
+        torch.atan2,
+        np.arctan2,
+        (1e-160, -1e-170, 1e160),
+        terms=lambda xs: (
+            1.0 / (math.hypot(*xs) * math.hypot(*xs) or INF)
+        ),  # y^2 - x^2 cancels in d2/dy dx
+    ),
+    "hypot": Reference(
+        torch.hypot,
+        np.hypot,
+        (1e-160, 1e160, 3.0, 4.0),
+        terms=lambda xs: 1.0 / (math.hypot(*xs) or INF),
+    ),
+    "maximum": Reference(torch.maximum, np.maximum),
+    "minimum": Reference(torch.minimum, np.minimum),
+    "mod": Reference(torch.remainder, np.mod, (3.0, -3.0, 7.5, 0.1)),
+    # a 19^3 grid: every order of x, lo and hi, ties, crossed bounds and nan bounds
+    "clip": Reference(torch.clamp, np.clip),
 }
 
 
@@ -193,6 +216,32 @@ SUBNORMAL_CUBE = (
 EXPM1 = (
     "ours is e^a; torch's result + 1 cancels for a < 0, off by 2^-53 / e^a relative (0 instead "
     "of e^a from a = -37 on)"
+)
+
+
+NORMAL = 2.2250738585072014e-308  # the smallest normal float
+
+
+def _leaves_the_normal_range(xs: Sequence[float], order: int) -> bool:
+    """True where torch's arctan2 derivative of this order over- or underflows on the way: where
+    r = y^2 + x^2 (first order), or r^2 or an operand over r^2 (second order), is no normal
+    float; for finite y and x, not both 0."""
+    y, x = xs
+    if not (math.isfinite(y) and math.isfinite(x)) or y == x == 0.0:
+        return False
+    r = y * y + x * x
+    if order == 1:
+        return not NORMAL <= r < INF
+    r2 = r * r
+    if not NORMAL <= r2 < INF:
+        return True
+    return any(0.0 < abs(a) / r2 < NORMAL for a in xs)
+
+
+ARCTAN2 = (
+    "ours divides y and x by the larger of |y|, |x| before it squares them; torch's 1 / (y^2 + "
+    "x^2) (its square, at second order) gives 0, inf or lost digits once y^2 + x^2 leaves the "
+    "normal range: 0 instead of 5e153 at y = x = 1e-154"
 )
 SOFTPLUS = (
     "ours is ln(1 + e^a) and its sigmoid everywhere (as numpy's logaddexp); torch's softplus "
@@ -224,18 +273,38 @@ DIFFERENCES: dict[str, list[Difference]] = {
             "piece (0)",
         )
     ],
+    "arctan2": [
+        Difference("first", lambda xs: _leaves_the_normal_range(xs, 1), ARCTAN2),
+        Difference("second", lambda xs: _leaves_the_normal_range(xs, 2), ARCTAN2),
+        Difference(
+            "second",
+            lambda xs: xs[0] == xs[1] == 0.0,
+            "at the origin ours is 0 at both orders (its mask is a constant); torch's masked "
+            "1 / (y^2 + x^2) gives 0 at first order and nan at second",
+        ),
+    ],
+    "clip": [
+        Difference(
+            "first",
+            lambda xs: xs[0] < xs[1] == xs[2],
+            "for x < lo = hi the output is lo's value (and hi's): ours gives lo the 1, torch's "
+            "clamp gives it to no operand",
+        )
+    ],
     "arcsinh": [Difference("second", lambda xs: 1e104 <= abs(xs[0]) < 1e154, SUBNORMAL_CUBE)],
     "arccosh": [Difference("second", lambda xs: 1e104 <= abs(xs[0]) < 1e154, SUBNORMAL_CUBE)],
 }
 
 
-def _same(ours: float, theirs: float, ulps: float, signed_zero: bool = True) -> bool:
+def _same(
+    ours: float, theirs: float, ulps: float, signed_zero: bool = True, terms: float = 0.0
+) -> bool:
     if math.isnan(ours) or math.isnan(theirs):
         return math.isnan(ours) and math.isnan(theirs)
     if ours == theirs:
         same_sign = math.copysign(1.0, ours) == math.copysign(1.0, theirs)
         return ours != 0.0 or same_sign or not signed_zero
-    scale = max(abs(ours), abs(theirs))
+    scale = max(abs(ours), abs(theirs), terms)
     return math.isfinite(scale) and abs(ours - theirs) <= ulps * math.ulp(scale)
 
 
@@ -267,6 +336,7 @@ def _compare(name: str, xs: Sequence[float], ref: Reference) -> tuple[list[str],
         want = float(ref.numpy_fn(*xs))
     where = f"{name}{tuple(xs)}"
     first, second = ref.ulps
+    terms = ref.terms(xs) if ref.terms is not None else 0.0
     bad = []
     if not _same(ours.value, want, 4):
         bad.append(f"{where}: value {ours.value!r}, numpy's {want!r}")
@@ -288,7 +358,7 @@ def _compare(name: str, xs: Sequence[float], ref: Reference) -> tuple[list[str],
                     bad.append(f"{where}: d/dx{i} ({what}) {mine!r}, torch's {other!r}")
         for j in range(len(xs)):
             mine, other = ours.second[i][j], theirs.second[i][j]
-            if not _same(mine, other, second, signed_zero=False):
+            if not _same(mine, other, second, signed_zero=False, terms=terms):
                 seen.add("second")
                 if "second" not in listed:
                     bad.append(f"{where}: d2/dx{i}dx{j} {mine!r}, torch's {other!r}")

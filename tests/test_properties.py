@@ -17,8 +17,9 @@ import autograd as ag
 from autograd import Value
 
 # Property (a) draws this many random graphs: the issue asks for at least 500, and every op of
-# the table must come up at least 50 times among their steps (about 4 steps per graph).
-GRAPHS = max(600, 36 * len(BUILT_IN_OPS))
+# the table must come up at least 50 times among their steps (hypothesis favours the ops that
+# sort first, and floor, minimum and the like skip inputs near their kinks).
+GRAPHS = max(600, 45 * len(BUILT_IN_OPS))
 
 
 def test_random_graphs_gradients_match_central_differences() -> None:

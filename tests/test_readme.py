@@ -112,7 +112,7 @@ def readme(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
             yield run_readme(where)
     finally:
         os.chdir(cwd)
-        for name in re.findall(r'defop\(\s*"(\w+)"', README):  # hypot
+        for name in re.findall(r'defop\(\s*"(\w+)"', README):  # norm3
             if name in ag.OPS:
                 unregister(name)
 

@@ -240,6 +240,20 @@ def test_assert_gradients_match_passes_true_and_fails_hidden_gradients() -> None
         assert_gradients_match(lambda x: x * x.data, [3.0])
 
 
+def test_assert_gradients_match_takes_a_smaller_step_where_the_difference_truncates() -> None:
+    # arcsin(1e5 (x - 2)) at u = 0.4: at eps = 1e-6 the central difference is off by about
+    # eps^2 / 6 times the third derivative (1e15 times arcsin's third at 0.4), 0.4 % of the slope.
+    def steep(x: Value) -> Value:
+        return ((x - 2.0) * 1e5).arcsin()
+
+    with pytest.raises(GradcheckError, match="MISMATCH"):
+        ag.gradcheck(steep, [2.000004])
+    assert_gradients_match(steep, [2.000004])  # right at eps = 1e-7
+    wrong = custom_op("badsin", math.sin, lambda out, a: (1.01 * math.cos(a),))
+    with wrong as badsin, pytest.raises(GradcheckError, match="MISMATCH"):  # wrong at both steps
+        assert_gradients_match(lambda x: badsin((x - 2.0) * 1e5), [2.000004])
+
+
 def test_assert_gradients_match_compares_with_the_float_twin() -> None:
     assert_gradients_match(lambda x: x.exp(), [0.5], reference=math.exp)
     with pytest.raises(AssertionError, match="on Values but"):
