@@ -193,7 +193,8 @@ class Group:
 
     `op` is the op's name, `kind` how it runs ("matmul", "stacked", "elementwise",
     "per-element" or "derived"), `depth` the longest path from a leaf, `members` the recorded
-    nodes in column order.
+    nodes in column order, `block` where its numbers live and `reads` the blocks its operands
+    come from (0 the inputs, 1 the parameters, 2 the constants, then the groups' blocks).
     """
 
     op: str
@@ -202,6 +203,7 @@ class Group:
     depth: int
     per_sample: bool
     members: list[Value]
+    reads: tuple[int, ...]
 
     @property
     def size(self) -> int:
@@ -407,6 +409,7 @@ class Replay:
             group = self._plan(members, where, per_sample, widths)
             group.block, group.depth, group.members = len(widths), key[0], members
             group.per_sample = per_sample[members[0]]
+            group.reads = tuple(sorted({where[p][0] for v in members for p in self._operands[v]}))
             if group.kind == "per-element":
                 slow.add(group.op)
             for j, v in enumerate(members):

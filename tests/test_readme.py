@@ -30,7 +30,7 @@ PYTHON = re.findall(r"```python\n(.*?)```", README, re.S)
 TEXT = re.findall(r"```text\n(.*?)```", README, re.S)
 PROSE = " ".join(README.split())  # line breaks fall anywhere in a paragraph
 SKIP = re.compile(r"# not run by the tests: (\S.*)")
-TOUR, PROPERTIES, NN, NN_OPTIONS, VIZ = range(5)  # the blocks, in README order
+TOUR, PROPERTIES, NN, NN_OPTIONS, REPLAY, VIZ = range(6)  # the blocks, in README order
 
 
 @dataclass
@@ -121,6 +121,7 @@ def test_the_readme_has_the_blocks_these_tests_name() -> None:
     assert len(PYTHON) >= 5
     assert "ag.explain" in PYTHON[TOUR] and "def test_by_hand" in PYTHON[PROPERTIES]
     assert "fit(model" in PYTHON[NN] and "validation_data=" in PYTHON[NN_OPTIONS]
+    assert "nn.sample_graph" in PYTHON[REPLAY]
     assert "render(loss" in PYTHON[VIZ]
 
 
@@ -154,6 +155,18 @@ def test_the_nn_example_trains_and_prints_the_books_first_line(readme: Session) 
     assert losses[0] == pytest.approx(math.log(3), abs=1e-3)  # 0.01 N(0, 1) weights: uniform
     assert losses[-1] < losses[0]
     assert readme.printed[NN] == TEXT[1] == "epoch: 0, acc: 0.360, loss: 1.099, lr: 0.05\n"
+
+
+def test_the_replay_example_trains_and_hands_one_sample_back(readme: Session) -> None:
+    ns = readme.namespace
+    assert len(ns["trained"]["loss"]) == 1_000 and ns["trained"]["accuracy"][-1] > 0.8
+    one, X, y, net3 = ns["one"], ns["X"], ns["y"], ns["net3"]
+    # Sample 0's graph is the scalar path's on that sample alone: the same loss.
+    alone = ns["cross_entropy"](net3(X[:1]), y[:1])
+    assert one.data == pytest.approx(alone.data, rel=1e-12)
+    lines = readme.printed[REPLAY].splitlines()
+    assert re.fullmatch(r"1,000 epochs in [\d.]+ s: accuracy 0\.\d\d", lines[0]), lines
+    assert re.fullmatch(r"sample 0: loss [\d.]+, a graph of [\d,]+ nodes", lines[1]), lines
 
 
 def test_the_nn_options_example_stops_early_and_predicts(readme: Session) -> None:
