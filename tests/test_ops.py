@@ -16,6 +16,7 @@ import itertools
 import math
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -525,3 +526,44 @@ def test_numpy_functions_on_object_arrays_of_values_record_the_ops() -> None:
         out = fn2(a, b)
         assert [v.op for v in out] == [op, op]
         assert [v.data for v in out] == [float(fn2(0.5, 2.0)), float(fn2(-0.75, 3.0))]
+
+
+# Each op at one of its kinks, jumps or domain ends. The central difference straddles the kink
+# there, so gradcheck either agrees with a one-sided slope (a KinkWarning) or says it cannot
+# tell (a KinkError); never a plain GradcheckError calling the derivative wrong.
+AT_KINKS = [
+    ("abs", [0.0]),
+    ("sign", [0.0]),
+    ("floor", [2.0]),
+    ("ceil", [-2.0]),
+    ("leaky_relu", [0.0, 0.01]),
+    ("elu", [0.0, 2.0]),
+    ("maximum", [1.0, 1.0]),
+    ("minimum", [1.0, 1.0]),
+    ("mod", [6.0, 3.0]),
+    ("mod", [6.0, 2.4]),
+    ("sqrt", [0.0]),
+    ("cbrt", [0.0]),
+    ("hypot", [0.0, 0.0]),
+    ("arctan2", [0.0, -1.0]),
+    ("arctan2", [0.0, 0.0]),
+    ("tan", [math.pi / 2]),
+    ("arcsin", [1.0]),
+    ("arccos", [-1.0]),
+    ("arccosh", [1.0]),
+    ("arctanh", [-1.0]),
+    ("log2", [0.0]),
+    ("log10", [0.0]),
+    ("log1p", [-1.0]),
+    ("clip", [1.0, 1.0, 2.0]),
+]
+
+
+@pytest.mark.parametrize(("name", "xs"), AT_KINKS)
+def test_gradcheck_at_a_declared_kink_is_never_a_plain_mismatch(name: str, xs: list[float]) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ag.KinkWarning)
+            ag.gradcheck(lambda *v: ag.apply(name, *v), xs)
+    except ag.KinkError:
+        pass
