@@ -393,6 +393,8 @@ class Replay:
                 self.constants.append(v)
                 continue
             ps = self._operands[v]
+            if any(p not in depth for p in ps):  # only a derived leaf's sources can loop back
+                raise ValueError(f"Replay(): {v!r} and a derived leaf it uses depend on each other")
             per_sample[v] = any(per_sample[p] for p in ps)
             depth[v] = 1 + max((depth[p] for p in ps), default=0)
             # Siblings: the same op at the same depth, each operand slot per-sample for all of

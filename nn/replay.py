@@ -155,7 +155,7 @@ class Program:
     """
 
     def __init__(self, model: Module, loss_fn: Any, n_inputs: int) -> None:
-        self.model, self.loss_fn = model, loss_fn
+        self.loss_fn = loss_fn
         tape = Recorder()
         xs = tape.inputs_from([f"x[{j}]" for j in range(n_inputs)], lambda step: step.X)
         with ag.enable_grad():
@@ -244,8 +244,6 @@ class Program:
 
 # ---- the programs of a model, recorded once and reused ----
 
-_PROGRAMS: weakref.WeakKeyDictionary[Any, dict[Any, Program]] = weakref.WeakKeyDictionary()
-
 
 def program(model: Module, loss_fn: Any, n_inputs: int) -> Program:
     """The model's recorded program for this loss, input width and training modes (cached)."""
@@ -253,7 +251,9 @@ def program(model: Module, loss_fn: Any, n_inputs: int) -> Program:
     # The graph depends on which modules there are and on their modes (dropout drops only in
     # training), so both are part of the key; parameters keep their Values for life.
     key = (id(loss_fn), n_inputs, tuple((id(m), m.training) for m in modules))
-    programs = _PROGRAMS.setdefault(model, {})
+    # Kept on the model itself, so that they live and go with it (the recorded nodes' scopes
+    # point back at the modules: a cache keyed by the model would keep every model alive).
+    programs: dict[Any, Program] = model.__dict__.setdefault("_replay_programs", {})
     found = programs.get(key)
     if found is None or (loss_fn is not None and found.loss_fn is not loss_fn):
         found = programs[key] = Program(model, loss_fn, n_inputs)

@@ -336,3 +336,16 @@ def test_one_sample_comes_back_as_its_scalar_graph() -> None:
     assert math.isclose(ag.explain(root, w).total, ag.grad(per_sample, w), rel_tol=RTOL)
     g = draw_graph(root, collapse="layer")
     assert all(m.name in g.source for m in (model[0], model[1], model[2], loss_fn))
+
+
+def test_a_models_recorded_programs_go_with_it() -> None:
+    import gc
+    import weakref
+
+    model = nn.Sequential([nn.Dense(3, 2, rng=0)])
+    model.predict(np.zeros((4, 3)))
+    assert len(model.__dict__["_replay_programs"]) == 1
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None  # no cache elsewhere keeps the model (or its programs) alive

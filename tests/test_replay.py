@@ -298,6 +298,10 @@ def test_marking_errors_are_refused_when_built() -> None:
         Replay([y], [x], [1.0])  # type: ignore[list-item]
     with pytest.raises(RuntimeError, match="call forward"):
         Replay([y], [x], [w]).backward()
+    m = Value(0.0, "m")
+    z = x + m
+    with pytest.raises(ValueError, match="and a derived leaf it uses depend on each other"):
+        Replay([z], [x], derived={m: Derived(np.negative, (z,))})
 
 
 def test_a_derived_leaf_can_refuse_a_batch() -> None:
