@@ -9,11 +9,11 @@ from .compat import AUTOGRAD, module_getattr
 from .context import Scope, detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope
 from .custom import OpFunction, arctan2, clip, defop, hypot, maximum, minimum, unregister
 from .explain import Explanation, explain
-from .functional import derivative, gradient, hessian
+from .functional import backward, derivative, grad, gradient, hessian
 from .gradcheck import GradcheckError, KinkError, KinkWarning, gradcheck, gradcheck_report
 from .graph import reverse_topological_order, topological_order, zero_grad
 from .ops import OPS, Op
-from .value import Value, apply, backward, dot, grad, sum
+from .value import Value, apply, dot, sum
 
 __all__ = [
     "OPS",

@@ -63,10 +63,11 @@ import numpy as np
 from .backward_report import BackwardReport, Context, GradientCheck, Kink, recognise
 from .explain import Explanation, explain
 from .explain_render import plural, sum_terms, wrap_factor
+from .functional import grad
 from .graph import topological_order
 from .names import number_text as _num
 from .ops import OPS, data
-from .value import Value, dot, grad
+from .value import Value, dot
 
 # Measured, a correct backward stays below 0.6 of these ulps (every class of nn.reference,
 # batches of 1 to 512, inputs of scale 0.1 to 10, with and without nnfs.init()): 16 is the margin.

@@ -29,19 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .ops import (
-    ANY,
-    BUILT_IN,
-    OPS,
-    ArrayForm,
-    Formula,
-    Op,
-    Slot,
-    _register,
-    array_rules,
-    data,
-    kink_points,
-)
+from .facts import ANY, ArrayForm, Formula, Slot, array_rules, kink_points
+from .ops import BUILT_IN, OPS, Op, _register, data
 from .reals import real
 from .value import Value, apply
 
@@ -160,7 +149,7 @@ def defop(
         array=array,
     )
     _probe(op)
-    _register(op)
+    _register(op, built_in=False)
     return OpFunction(op)
 
 

@@ -28,7 +28,7 @@ MAX_TERMS = 10  # a sum with more terms than this is printed as its total only
 
 @dataclass(frozen=True)
 class _Style:
-    """How a formula is written (plain text for str(), LaTeX for Jupyter): an `ops.Notation`.
+    """How a formula is written (plain text for str(), LaTeX for Jupyter): a `facts.Notation`.
 
     `values` and `constants` describe the operands of the factor being written.
     """

@@ -1,4 +1,5 @@
-"""Higher-order derivatives of functions of Values: n-th derivatives and Hessians.
+"""Derivatives as return values: `grad` of Values already computed, and of functions of Values
+(`derivative`, `gradient`, `hessian`), n-th derivatives included.
 
 Nothing here has derivative rules of its own. `grad(..., create_graph=True)` runs the rule table
 on Values, so a gradient is itself a graph, and differentiating that graph again gives the
@@ -22,9 +23,50 @@ from typing import Any
 
 import numpy as np
 
+from . import graph
 from .context import enable_grad
 from .reals import real
-from .value import Value, grad
+from .value import Value, anomaly_check
+
+
+def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None:
+    """`root.backward(grad, create_graph)`: set v.grad = d root / d v for every v in root's graph."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    root.backward(grad, create_graph)
+
+
+def grad(
+    outputs: Value | float | Sequence[Value | float],
+    inputs: Value | Sequence[Value],
+    create_graph: bool = False,
+) -> Any:
+    """d sum(outputs) / d input for each input, returned without touching any `.grad`.
+
+    An input that the outputs do not depend on gets 0. A plain number among the outputs is a
+    constant and adds nothing, so a lone number gives 0 for every input, as in HIPS autograd.
+    With create_graph=True every gradient is a Value (a constant becomes a leaf), ready to be
+    differentiated again. Without it the gradients are floats, so a `grad` taken inside a
+    function that is differentiated again is a constant there, as in PyTorch.
+    """
+    if callable(outputs):
+        raise TypeError(
+            "grad(outputs, inputs) differentiates Values already computed; for HIPS's "
+            "grad(f)(x) use ag.derivative(f, x), or ag.gradient(f, [x, ...]) for several inputs"
+        )
+    given: list[Any] = (
+        [outputs] if isinstance(outputs, (Value, float, numbers.Real)) else list(outputs)
+    )
+    outs = [y for y in given if not isinstance(y, numbers.Real)]  # constants add nothing
+    ins = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for x in (*outs, *ins):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad() needs Values, got {type(x).__name__}")
+    with graph.PASS_LOCK:
+        result = graph.gradients(outs, ins, create_graph, anomaly_check(tuple(outs)))
+    if create_graph:
+        result = [g if isinstance(g, Value) else Value(g) for g in result]
+    return result[0] if isinstance(inputs, Value) else result
 
 
 def fresh_leaves(inputs: Any, who: str) -> list[Value]:

@@ -35,11 +35,12 @@ import numpy as np
 
 from .anomaly import call_text
 from .context import enable_grad, no_grad
-from .functional import call, fresh_leaves
+from .facts import kink_points
+from .functional import call, fresh_leaves, grad
 from .graph import topological_order
-from .ops import data, kink_points
+from .ops import data
 from .reals import real
-from .value import Value, grad
+from .value import Value
 
 # An eps step of an input moves a node's operand by about |tangent| * eps; twice that leaves room
 # for the curvature the linear estimate ignores.

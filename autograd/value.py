@@ -1,49 +1,31 @@
-"""`Value`: a scalar that records the op and operands that produced it."""
+"""`Value`: a scalar that records the op and operands that produced it, and the functions that
+make graph nodes (`apply`, `sum`, `dot`).
+
+How a Value behaves with Python's built-ins, numpy and other engines' names is in interop.py.
+"""
 
 from __future__ import annotations
 
 import builtins
-import numbers
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any
 
-import numpy as np
-
-from . import context, graph
+# Importing ops_math and ops_piecewise puts their entries in the table, for the methods below.
+from . import context, graph, ops_math, ops_piecewise  # noqa: F401
 from .anomaly import backward_anomaly, forward_anomaly
+from .interop import KNOWN, OPERAND, Interop, label_error, micrograd_constructor
 from .ops import OPS, Op, data
 from .reals import real, refusal, to_float
 
 _STATE = context.STATE
-
 # The table's rules, bound once: the operators below run millions of times.
 _ADD, _SUB, _MUL, _DIV, _POW, _NEG = (OPS[n] for n in ("add", "sub", "mul", "div", "pow", "neg"))
 _SUM, _DOT = OPS["sum"], OPS["dot"]
-_MOD = OPS["mod"]
-_LEAKY_RELU, _ELU, _ARCTAN2, _HYPOT = (OPS[n] for n in ("leaky_relu", "elu", "arctan2", "hypot"))
+_MOD, _LEAKY_RELU, _ELU = OPS["mod"], OPS["leaky_relu"], OPS["elu"]
 _add_up = builtins.sum  # this module's own `sum` makes a node
 _DATA = attrgetter("data")
-# numpy's ufuncs that `__array_ufunc__` hands to the operator of the same name.
-_UFUNC_OPERATORS = {
-    np.add: "add",
-    np.subtract: "sub",
-    np.multiply: "mul",
-    np.true_divide: "truediv",
-    np.power: "pow",
-    np.remainder: "mod",
-}
-# Types that cannot combine with a Value themselves, so an operator refuses them at once rather
-# than returning NotImplemented; anything else (an array, a user's class) gets its own turn.
-_KNOWN = (numbers.Number, np.generic, str, bytes, bytearray, list, tuple, dict, set, type(None))
-_OPERAND = "a Value or a real number"
-# float() is what math.exp(v) and every math function call first, so one message serves all.
-_NO_NUMBER = (
-    "{what} would be a plain number with no gradient, so a Value refuses it (math.exp(v) and "
-    "the other math functions call float(v)): use v.data for the number ({data!r}), or "
-    "v.exp(), v.log(), v.tanh() ... to stay in the graph"
-)
 
 
 def _operator(op: Op, sym: str) -> Callable[[Value, Any], Value]:
@@ -61,9 +43,9 @@ def _operator(op: Op, sym: str) -> Callable[[Value, Any], Value]:
             return Value(f(a.data, b), "", op, a, b)
         c = _operand(b)
         if c is None:  # refused at once if it is a known type, else its own turn (an array)
-            if not isinstance(b, _KNOWN):
+            if not isinstance(b, KNOWN):
                 return NotImplemented
-            raise refusal(b, f"the right operand of {sym}", _OPERAND)
+            raise refusal(b, f"the right operand of {sym}", OPERAND)
         return Value(f(a.data, data(c)), "", op, a, c)
 
     method.__doc__ = f"self {sym} other, as one {op.name} node."
@@ -77,7 +59,7 @@ def _reflected(op: Op, sym: str) -> Callable[[Value, Any], Value]:
     def method(b: Value, a: Any) -> Value:
         c = _operand(a)
         if c is None:  # nobody is left to defer to
-            raise refusal(a, f"the left operand of {sym}", _OPERAND)
+            raise refusal(a, f"the left operand of {sym}", OPERAND)
         return Value(f(data(c), b.data), "", op, c, b)
 
     method.__doc__ = f"other {sym} self, as one {op.name} node."
@@ -97,36 +79,24 @@ def _unary(name: str) -> Callable[[Value], Value]:
     return method
 
 
-def _elsewhere(name: str, hint: str) -> Any:
-    """A Value attribute that another engine has and chainrule does not: reading or setting it
-    raises an AttributeError that says where chainrule keeps that thing."""
+def _binary(name: str, doc: str) -> Callable[..., Value]:
+    """The method `v.<name>(other)`: one node of the table's op `name` over v and other."""
+    op = OPS[name]
 
-    def refuse(self: Value, *value: Any) -> Any:
-        raise AttributeError(f"Value has no .{name}: {hint}")
+    def method(self: Value, other: Any) -> Value:
+        return apply(op, self, other)
 
-    return property(refuse, refuse)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = doc
+    return method
 
 
-class Value:
+class Value(Interop):
     """A real number in a computation graph: `data`, `grad`, and the `op` and `parents` that made it.
 
     `Value(x)` takes what `reals.real` takes: ints, floats, Fractions, numpy integer and floating
-    scalars, and booleans (Python's and numpy's) as 0 and 1.
-
-    With Python's built-ins a Value acts as its number where that loses nothing, and refuses
-    where it would silently cut the graph:
-    - `a < b`, `<=`, `>`, `>=` compare data and return a bool, as PyTorch scalars do, so
-      `max(a, b)`, `sorted(values)` and `if a > 0:` work. `==` and `!=` are identity, because
-      graph walks keep nodes in sets and dicts: compare `a.data == b.data` for numbers.
-    - `bool(a)` is `a.data != 0`, as for floats, numpy and PyTorch scalars (nan is true).
-    - `float(a)`, `int(a)` and `math.exp(a)` raise a TypeError: the result would be a float
-      with no gradient. Use `a.data` for the number, `a.exp()` to stay in the graph.
-      `math.floor(a)` and `math.ceil(a)` are `a.floor()` and `a.ceil()`, Values, as for PyTorch
-      tensors (Python lets them return any type).
-    - `f"{a:.2f}"` and `round(a, 2)` format or round `a.data`: display only.
-    - micrograd's `a._prev` (the operands, a frozenset) and `a._op` (the op's name) are
-      read-only views; its `a._backward` and PyTorch's `a.item()` raise an AttributeError
-      naming ours.
+    scalars, and booleans (Python's and numpy's) as 0 and 1. Comparisons, `bool`, `float`,
+    formatting, numpy and other engines' names are `Interop`'s (interop.py).
     """
 
     # `_rule` is the `Op` that made the node (None for a leaf): the node keeps its rule even when
@@ -164,9 +134,9 @@ class Value:
         if type(data) is not float:
             data = real(data, "Value()")
         if type(label) is not str:
-            raise _label_error(label)
+            raise label_error(label)
         if _children is not _op:
-            raise _micrograd_constructor()
+            raise micrograd_constructor()
         self.data = data
         self.grad = 0.0
         self.label = label
@@ -217,18 +187,12 @@ class Value:
 
     # ---- arithmetic: each Python operator is one node of its own op (see `_operator`) ----
 
-    __add__ = _operator(_ADD, "+")
-    __radd__ = _reflected(_ADD, "+")
-    __sub__ = _operator(_SUB, "-")
-    __rsub__ = _reflected(_SUB, "-")
-    __mul__ = _operator(_MUL, "*")
-    __rmul__ = _reflected(_MUL, "*")
-    __truediv__ = _operator(_DIV, "/")
-    __rtruediv__ = _reflected(_DIV, "/")
-    __pow__ = _operator(_POW, "**")
-    __rpow__ = _reflected(_POW, "**")
-    __mod__ = _operator(_MOD, "%")
-    __rmod__ = _reflected(_MOD, "%")
+    __add__, __radd__ = _operator(_ADD, "+"), _reflected(_ADD, "+")
+    __sub__, __rsub__ = _operator(_SUB, "-"), _reflected(_SUB, "-")
+    __mul__, __rmul__ = _operator(_MUL, "*"), _reflected(_MUL, "*")
+    __truediv__, __rtruediv__ = _operator(_DIV, "/"), _reflected(_DIV, "/")
+    __pow__, __rpow__ = _operator(_POW, "**"), _reflected(_POW, "**")
+    __mod__, __rmod__ = _operator(_MOD, "%"), _reflected(_MOD, "%")
 
     def __neg__(self) -> Value:
         return Value(_NEG.f(self.data), "", _NEG, self)
@@ -236,58 +200,27 @@ class Value:
     def __pos__(self) -> Value:
         return self
 
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        """numpy's hook: `np.float64(2) * x` reaches the operator with numpy's number as it is.
+    # ---- functions: one node each (ops.py's, then ops_math.py's and ops_piecewise.py's) ----
 
-        Without it numpy would hand over a converted Python number, and a timedelta64 or a
-        long double would slip through as an ordinary float. Arrays of Values take numpy's own
-        elementwise loop over objects, as they would without this hook.
-        """
-        name = _UFUNC_OPERATORS.get(ufunc)
-        if name and method == "__call__" and len(inputs) == 2 and not kwargs:
-            a, b = inputs
-            if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
-                if isinstance(a, Value):
-                    return getattr(a, f"__{name}__")(b)
-                return getattr(b, f"__r{name}__")(a)
-        inputs = tuple(_object_array(x) if isinstance(x, Value) else x for x in inputs)
-        # The loop's arithmetic is the rules', which follow IEEE-754 quietly (1 / 0 = inf); only
-        # the floating-point flags they leave behind would make numpy warn after the loop.
-        with np.errstate(all="ignore"):
-            return getattr(ufunc, method)(*inputs, **kwargs)
+    exp, log, tanh = _unary("exp"), _unary("log"), _unary("tanh")
+    sigmoid, relu, square = _unary("sigmoid"), _unary("relu"), _unary("square")
 
-    # ---- unary functions ----
+    sin, cos, tan = _unary("sin"), _unary("cos"), _unary("tan")
+    arcsin, arccos, arctan = _unary("arcsin"), _unary("arccos"), _unary("arctan")
+    sinh, cosh = _unary("sinh"), _unary("cosh")
+    arcsinh, arccosh, arctanh = _unary("arcsinh"), _unary("arccosh"), _unary("arctanh")
+    sqrt, cbrt = _unary("sqrt"), _unary("cbrt")
+    log2, log10, log1p = _unary("log2"), _unary("log10"), _unary("log1p")
+    expm1, exp2 = _unary("expm1"), _unary("exp2")
+    arctan2 = _binary("arctan2", "ag.arctan2(self, x): the angle of the point (x, self).")
+    hypot = _binary("hypot", "ag.hypot(self, other) = sqrt(self^2 + other^2).")
 
-    exp = _unary("exp")
-    log = _unary("log")
-    tanh = _unary("tanh")
-    sigmoid = _unary("sigmoid")
-    relu = _unary("relu")
-    square = _unary("square")
-    sin = _unary("sin")
-    cos = _unary("cos")
-    tan = _unary("tan")
-    arcsin = _unary("arcsin")
-    arccos = _unary("arccos")
-    arctan = _unary("arctan")
-    sqrt = _unary("sqrt")
-    cbrt = _unary("cbrt")
-    sinh = _unary("sinh")
-    cosh = _unary("cosh")
-    arcsinh = _unary("arcsinh")
-    arccosh = _unary("arccosh")
-    arctanh = _unary("arctanh")
-    log2 = _unary("log2")
-    log10 = _unary("log10")
-    log1p = _unary("log1p")
-    expm1 = _unary("expm1")
-    exp2 = _unary("exp2")
-    abs = _unary("abs")
-    __abs__ = abs
-    sign = _unary("sign")
-    floor = _unary("floor")
-    ceil = _unary("ceil")
+    abs, sign = _unary("abs"), _unary("sign")
+    floor, ceil = _unary("floor"), _unary("ceil")
     softplus = _unary("softplus")
+    # numpy calls these on object arrays of Values: np.floor(a) calls math.floor on each element
+    # (so math.floor(v) is v.floor(), as for a PyTorch tensor), np.arctan2(a, b) calls a.arctan2(b).
+    __abs__, __floor__, __ceil__ = abs, floor, ceil
 
     def leaky_relu(self, negative_slope: Any = 0.01) -> Value:
         """self if self > 0 else negative_slope * self; the slope a number, or a Value to learn it."""
@@ -296,19 +229,6 @@ class Value:
     def elu(self, alpha: Any = 1.0) -> Value:
         """self if self > 0 else alpha (e^self - 1); alpha a number, or a Value to learn it."""
         return apply(_ELU, self, alpha)
-
-    # numpy calls these on object arrays of Values: np.floor(a) calls math.floor on each element
-    # (so math.floor(v) is v.floor(), as for a PyTorch tensor), np.arctan2(a, b) calls a.arctan2(b).
-    __floor__ = floor
-    __ceil__ = ceil
-
-    def arctan2(self, x: Any) -> Value:
-        """ag.arctan2(self, x): the angle of the point (x, self)."""
-        return apply(_ARCTAN2, self, x)
-
-    def hypot(self, other: Any) -> Value:
-        """ag.hypot(self, other) = sqrt(self^2 + other^2)."""
-        return apply(_HYPOT, self, other)
 
     # ---- gradients ----
 
@@ -343,56 +263,6 @@ class Value:
     def is_leaf(self) -> bool:
         """True when no op produced this value (an input, a parameter or a constant)."""
         return self._a is None
-
-    # ---- Python's built-ins and other engines' names: the rules are in the class docstring ----
-
-    def __lt__(self, other: Any) -> bool:
-        return _compare(operator.lt, "<", self, other)
-
-    def __le__(self, other: Any) -> bool:
-        return _compare(operator.le, "<=", self, other)
-
-    def __gt__(self, other: Any) -> bool:
-        return _compare(operator.gt, ">", self, other)
-
-    def __ge__(self, other: Any) -> bool:
-        return _compare(operator.ge, ">=", self, other)
-
-    def __bool__(self) -> bool:
-        return self.data != 0.0
-
-    def __float__(self) -> float:
-        raise TypeError(_NO_NUMBER.format(what="float(v)", data=self.data))
-
-    def __int__(self) -> int:
-        raise TypeError(_NO_NUMBER.format(what="int(v)", data=self.data))
-
-    def __format__(self, spec: str) -> str:
-        return format(self.data, spec) if spec else str(self)
-
-    def __round__(self, ndigits: int | None = None) -> float:
-        return round(self.data, ndigits)
-
-    @property
-    def _prev(self) -> frozenset[Value]:
-        """micrograd's name: the operands as a set (constants appear as leaf Values)."""
-        return frozenset(self.parents)
-
-    @property
-    def _op(self) -> str:
-        """micrograd's name for `op`."""
-        return self.op
-
-    _backward = _elsewhere(
-        "_backward",
-        "micrograd's per-node closure. chainrule keeps one rule per op in autograd.OPS: call "
-        "backward() on the root; add an op with ag.defop",
-    )
-    item = _elsewhere("item", "PyTorch's .item(); the number is v.data")
-    requires_grad = _elsewhere(
-        "requires_grad", "every Value records its graph; use ag.no_grad() or v.detach() to stop"
-    )
-    grad_fn = _elsewhere("grad_fn", "PyTorch's; v.rule is the Op that made v, v.op its name")
 
 
 _JUST_VALUE = {Value}  # the types of a list of nothing but Values, as `set(map(type, ...))` sees it
@@ -439,42 +309,9 @@ def _checked(inputs: tuple[Any, ...], where: Any) -> tuple[Any, ...]:
     for i, x in enumerate(inputs):
         a = _operand(x)
         if a is None:
-            raise refusal(x, where(i), _OPERAND)
+            raise refusal(x, where(i), OPERAND)
         out.append(a)
     return tuple(out)
-
-
-def _compare(f: Any, sym: str, a: Value, b: Any) -> Any:
-    """`f(a.data, b's number)` as a bool; NotImplemented for a type that may compare itself."""
-    if type(b) is Value:
-        return f(a.data, b.data)
-    c = _operand(b)
-    if c is None:
-        if not isinstance(b, _KNOWN):
-            return NotImplemented
-        raise refusal(b, f"the right operand of {sym}", _OPERAND)
-    return f(a.data, data(c))
-
-
-def _label_error(label: Any) -> TypeError:
-    if isinstance(label, (tuple, list, set, frozenset)):
-        return _micrograd_constructor()
-    return TypeError(f"Value() label must be a str, got {type(label).__name__}")
-
-
-def _micrograd_constructor() -> TypeError:
-    return TypeError(
-        "Value(data, children, op) is micrograd's constructor; chainrule's ops record their "
-        "operands themselves: write a + b, or ag.apply(op, a, b), and add a new op with "
-        "ag.defop. Value(data, label) takes a str label"
-    )
-
-
-def _object_array(v: Value) -> np.ndarray:
-    """`v` as a 0-d array of dtype object, the form numpy's elementwise loops take it in."""
-    a = np.empty((), dtype=object)
-    a[()] = v
-    return a
 
 
 def apply(op: Op | str, *inputs: Any) -> Value:
@@ -539,46 +376,6 @@ def dot(weights: Iterable[Any], inputs: Iterable[Any], bias: Any = None) -> Valu
 
 def _dot_slot(i: int, n: int) -> str:
     return f"weights[{i}]" if i < n else f"inputs[{i - n}]" if i < 2 * n else "bias"
-
-
-def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None:
-    """`root.backward(grad, create_graph)`: set v.grad = d root / d v for every v in root's graph."""
-    if not isinstance(root, Value):
-        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
-    root.backward(grad, create_graph)
-
-
-def grad(
-    outputs: Value | float | Sequence[Value | float],
-    inputs: Value | Sequence[Value],
-    create_graph: bool = False,
-) -> Any:
-    """d sum(outputs) / d input for each input, returned without touching any `.grad`.
-
-    An input that the outputs do not depend on gets 0. A plain number among the outputs is a
-    constant and adds nothing, so a lone number gives 0 for every input, as in HIPS autograd.
-    With create_graph=True every gradient is a Value (a constant becomes a leaf), ready to be
-    differentiated again. Without it the gradients are floats, so a `grad` taken inside a
-    function that is differentiated again is a constant there, as in PyTorch.
-    """
-    if callable(outputs):
-        raise TypeError(
-            "grad(outputs, inputs) differentiates Values already computed; for HIPS's "
-            "grad(f)(x) use ag.derivative(f, x), or ag.gradient(f, [x, ...]) for several inputs"
-        )
-    given: list[Any] = (
-        [outputs] if isinstance(outputs, (Value, float, numbers.Real)) else list(outputs)
-    )
-    outs = [y for y in given if not isinstance(y, numbers.Real)]  # constants add nothing
-    ins = [inputs] if isinstance(inputs, Value) else list(inputs)
-    for x in (*outs, *ins):
-        if not isinstance(x, Value):
-            raise TypeError(f"grad() needs Values, got {type(x).__name__}")
-    with graph.PASS_LOCK:
-        result = graph.gradients(outs, ins, create_graph, anomaly_check(tuple(outs)))
-    if create_graph:
-        result = [g if isinstance(g, Value) else Value(g) for g in result]
-    return result[0] if isinstance(inputs, Value) else result
 
 
 def anomaly_check(roots: tuple[Value, ...]) -> graph.Check | None:

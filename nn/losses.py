@@ -19,7 +19,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Value
-from autograd.ops import fclip
+from autograd.ops_piecewise import fclip
 from autograd.replay import NotReplayable
 
 from .activations import softmax_max

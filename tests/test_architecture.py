@@ -79,9 +79,16 @@ def test_autograd_imports_point_one_way() -> None:
     levels = floors(import_graph())
     floor = {m: k for k, ms in enumerate(levels) for m in ms}
     # The core path a learner reads, each module resting on the ones before it.
-    assert floor["context"] == floor["ops"] == 0
-    assert floor["ops"] < floor["fast"] < floor["graph"] < floor["value"]
+    assert floor["context"] == floor["facts"] == floor["reals"] == 0
+    assert floor["facts"] < floor["ops"] < floor["fast"] < floor["graph"] < floor["value"]
     assert floor["graph"] < floor["anomaly"] < floor["value"]
+    # The other ops join the table from modules of their own, which the core path never imports
+    # below value.py; Value's conveniences (interop.py) sit below it too.
+    assert floor["ops"] < floor["ops_math"] < floor["value"]
+    assert floor["ops"] < floor["ops_piecewise"] < floor["value"]
+    assert floor["interop"] < floor["value"]
+    core = ("context", "ops", "fast", "graph", "anomaly")
+    assert not any({"ops_math", "ops_piecewise", "interop"} & import_graph()[m] for m in core)
     # The package sits on top; so may autograd.testing, which it does not import (hypothesis).
     assert set(levels[-1]) <= {"__init__", "testing"} and "__init__" in levels[-1]
 
