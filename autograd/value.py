@@ -38,15 +38,15 @@ def _operator(op: Op, sym: str) -> Callable[[Value, Any], Value]:
 
     def method(a: Value, b: Any) -> Value:
         if type(b) is Value:
-            return Value(f(a.data, b.data), "", op, a, b)
+            return _new_node(f(a.data, b.data), op, a, b)
         if type(b) is float:  # a constant, kept as the float it is
-            return Value(f(a.data, b), "", op, a, b)
+            return _new_node(f(a.data, b), op, a, b)
         c = _operand(b)
         if c is None:  # refused at once if it is a known type, else its own turn (an array)
             if not isinstance(b, KNOWN):
                 return NotImplemented
             raise refusal(b, f"the right operand of {sym}", OPERAND)
-        return Value(f(a.data, data(c)), "", op, a, c)
+        return _new_node(f(a.data, data(c)), op, a, c)
 
     method.__doc__ = f"self {sym} other, as one {op.name} node."
     return method
@@ -60,7 +60,7 @@ def _reflected(op: Op, sym: str) -> Callable[[Value, Any], Value]:
         c = _operand(a)
         if c is None:  # nobody is left to defer to
             raise refusal(a, f"the left operand of {sym}", OPERAND)
-        return Value(f(data(c), b.data), "", op, c, b)
+        return _new_node(f(data(c), b.data), op, c, b)
 
     method.__doc__ = f"other {sym} self, as one {op.name} node."
     return method
@@ -72,7 +72,7 @@ def _unary(name: str) -> Callable[[Value], Value]:
     f = op.f
 
     def method(self: Value) -> Value:
-        return Value(f(self.data), "", op, self)
+        return _new_node(f(self.data), op, self)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = op.doc
@@ -116,21 +116,12 @@ class Value(Interop):
     _a: Any
     _b: Any
 
-    def __init__(
-        self,
-        data: Any,
-        label: str = "",
-        _rule: Op | None = None,
-        _a: Any = None,
-        _b: Any = None,
-        _children: Any = None,
-        _op: Any = None,
-    ) -> None:
-        # Users pass data and label; the engine also passes the op and inputs of a new node.
-        # Every node goes through here because a plain constructor call is CPython's fastest way
-        # to make an object, so validation is kept to three cheap tests. `_children` and `_op`
-        # exist only so that micrograd's keyword call Value(x, _children=(a, b), _op='+') gets
-        # its message; both are None otherwise, so one identity test covers the two.
+    def __init__(self, data: Any, label: str = "", _children: Any = None, _op: Any = None) -> None:
+        """A leaf: a number of your own, a parameter or a constant. Ops make nodes (`_new_node`).
+
+        `_children` and `_op` are there only to give micrograd's keyword call
+        Value(x, _children=(a, b), _op='+') its message; both are None otherwise.
+        """
         if type(data) is not float:
             data = real(data, "Value()")
         if type(label) is not str:
@@ -140,15 +131,9 @@ class Value(Interop):
         self.data = data
         self.grad = 0.0
         self.label = label
+        self._rule = self._a = self._b = None
         state = _STATE.get()
-        if state is None:
-            self.scope = None
-            self._rule, self._a, self._b = _rule, _a, _b
-        elif state.grad_enabled and not state.anomaly:  # only a scope, as in every nn module call
-            self.scope = state.scope
-            self._rule, self._a, self._b = _rule, _a, _b
-        else:
-            _record(self, state, _rule, _a, _b)
+        self.scope = None if state is None else state.scope
 
     @property
     def op(self) -> str:
@@ -195,7 +180,7 @@ class Value(Interop):
     __mod__, __rmod__ = _operator(_MOD, "%"), _reflected(_MOD, "%")
 
     def __neg__(self) -> Value:
-        return Value(_NEG.f(self.data), "", _NEG, self)
+        return _new_node(_NEG.f(self.data), _NEG, self)
 
     def __pos__(self) -> Value:
         return self
@@ -269,6 +254,32 @@ _JUST_VALUE = {Value}  # the types of a list of nothing but Values, as `set(map(
 
 # ---- node creation ----
 
+_blank = object.__new__  # a Value with its slots still empty, for `_new_node` to fill
+
+
+def _new_node(data: float, rule: Op, a: Any, b: Any = None) -> Value:
+    """A new node of `rule`, its inputs kept in `_a` and `_b` (see Value's __slots__).
+
+    Every op node is made here, not by Value(): filling a blank object in one plain function
+    costs 254 ns per node of a 20,000-node chain, against 288 ns through a constructor call
+    (295 ns with Value()'s check for micrograd's keywords), CPU time, medians of 21 interleaved
+    runs on Python 3.11; 3.12 and 3.13 gain 13% and 18% too.
+    """
+    v = _blank(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    state = _STATE.get()
+    if state is None:
+        v.scope = None
+        v._rule, v._a, v._b = rule, a, b
+    elif state.grad_enabled and not state.anomaly:  # only a scope, as in every nn module call
+        v.scope = state.scope
+        v._rule, v._a, v._b = rule, a, b
+    else:
+        _record(v, state, rule, a, b)
+    return v
+
 
 def _constant(x: float) -> Value:
     """A new leaf for the constant `x`, as `parents` shows it; it belongs to no module's scope."""
@@ -277,11 +288,11 @@ def _constant(x: float) -> Value:
     return c
 
 
-def _record(v: Value, state: context.State, rule: Op | None, a: Any, b: Any) -> None:
+def _record(v: Value, state: context.State, rule: Op, a: Any, b: Any) -> None:
     """Set rule, inputs and scope of a new node when a no_grad, scope or anomaly mode is on."""
     v._rule, v._a, v._b = rule, a, b
     v.scope = state.scope
-    if state.anomaly and rule is not None and v.data - v.data != 0.0:  # inf - inf, nan - nan: nan
+    if state.anomaly and v.data - v.data != 0.0:  # inf - inf, nan - nan: nan
         forward_anomaly(rule.name, v.data, v._inputs)
     if not state.grad_enabled:
         v._rule = v._a = v._b = None
@@ -290,10 +301,10 @@ def _record(v: Value, state: context.State, rule: Op | None, a: Any, b: Any) -> 
 def _node(data: float, rule: Op, inputs: tuple[Any, ...]) -> Value:
     """A new node of `rule` over `inputs`, kept the way Value keeps them (see its __slots__)."""
     if len(inputs) == 2:
-        return Value(data, "", rule, inputs[0], inputs[1])
+        return _new_node(data, rule, inputs[0], inputs[1])
     if len(inputs) == 1:
-        return Value(data, "", rule, inputs[0])
-    return Value(data, "", rule, inputs or None)
+        return _new_node(data, rule, inputs[0])
+    return _new_node(data, rule, inputs or None)
 
 
 def _operand(x: Any) -> Any:

@@ -87,7 +87,9 @@ def test_a_refusal_stops_counting_past_the_limit_and_changes_nothing() -> None:
     # 200,000 nodes, each with a constant operand: drawn, each constant would be a leaf.
     h: Value = CountingValue(0.5, "x")
     for _ in range(200_000):
-        h = CountingValue(h.data * 1.0001, "", ag.OPS["mul"], h, 1.0001)
+        node = CountingValue(h.data * 1.0001)  # a leaf, made a mul node as the engine makes one
+        node._rule, node._a, node._b = ag.OPS["mul"], h, 1.0001
+        h = node
     before = ag.topological_order(h)
     assert len(before) == 200_001
     CountingValue.reads = 0
