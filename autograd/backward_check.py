@@ -269,6 +269,16 @@ def objective(output: Any, dvalues: Any) -> Any:
     return dot(list(out.flat), list(np.ravel(dvalues)))
 
 
+def _in_float(e: BaseException) -> bool:
+    """Whether `e` came out of a Value's __float__: a conversion to a plain number."""
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "__float__":
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def true_gradients(
     run: Run,
     arrays: dict[str, np.ndarray],
@@ -293,8 +303,17 @@ def true_gradients(
             if penalty is not None:
                 root = root + penalty(values)
         except Exception as e:  # numpy could not run this forward on Values
-            text = str(e).splitlines()[0] if str(e) else ""
-            reason = f"your forward could not run on Values ({type(e).__name__}: {text})"
+            if _in_float(e):
+                # The Value's own message advises v.data or v.exp(): advice for engine users,
+                # not for numpy code that merely writes into a float array.
+                reason = (
+                    "your forward turns Values into plain floats, which have no gradient: numpy"
+                    " does that when Values are written into a float array (one made by np.zeros,"
+                    " np.empty_like or .astype(float)), and so do float() and math.exp"
+                )
+            else:
+                text = str(e).splitlines()[0] if str(e) else ""
+                reason = f"your forward could not run on Values ({type(e).__name__}: {text})"
             return numeric_gradients(run, arrays, dvalues, reason, penalty)
     order = topological_order(root) if isinstance(root, Value) else []
     in_graph = set(order)
@@ -514,14 +533,38 @@ def precision(*arrays: Any) -> tuple[str, float]:
     return "float64", float(np.finfo(np.float64).eps)
 
 
+def changed_in_place(given: np.ndarray, handed: np.ndarray) -> list[str]:
+    """A note when backward wrote into the array it was handed (a copy of `given`), else none."""
+    if handed.shape != given.shape:  # reshaped in place (dvalues.shape = ...)
+        same = np.zeros(given.shape, dtype=bool)
+    else:
+        with np.errstate(invalid="ignore"):
+            same = (given == handed) | (np.isnan(given) & np.isnan(handed))
+    if same.all():
+        return []
+    return [
+        f"Note: your backward changed the dvalues it was given, in place ({int((~same).sum())} of"
+        f" its {same.size} entries). It was graded on a copy, against the dvalues as they were. The"
+        " book's backward copies first (self.dinputs = dvalues.copy()): the array belongs to the"
+        " code that passed it on, which may still need it."
+    ]
+
+
 def random_dvalues(shape: tuple[int, ...], rng: int | np.random.Generator | None) -> np.ndarray:
     """Standard normal dvalues from `rng` (a seed or a Generator): no symmetry hides a bug."""
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     return gen.standard_normal(shape)
 
 
-def how_text(dvalues_given: bool, rng: Any, loss: bool) -> str:
-    """How L was chosen, for the report's footer."""
+def how_text(dvalues_given: bool, rng: Any, loss: bool, combined: bool = False) -> str:
+    """How L was chosen, for the report's footer; `combined`: a loss that stores its own output
+    (the book's softmax + cross-entropy) and gets that output in backward."""
+    if combined:
+        return (
+            "L is the mean loss, and your backward got your forward's self.output, as the book's"
+            " training loop hands it; dinputs must be dL/dinputs, the gradient with respect to"
+            " what forward took (the logits)."
+        )
     if loss:
         return (
             "L is the mean loss, and your backward got the predictions, as the book's losses do;"
@@ -573,7 +616,9 @@ def check_backward(
         raise ValueError(
             f"check_backward: dvalues has shape {d.shape}, but forward's output has {output.shape}"
         )
-    grads = backward(d)
+    handed = d.copy()  # yours to change; L keeps the dvalues drawn here
+    grads = backward(handed)
+    changed = changed_in_place(d, handed)
     if len(arrays) == 1 and not isinstance(grads, (tuple, list)):
         grads = (grads,)
     if not isinstance(grads, (tuple, list)) or len(grads) != len(arrays):
@@ -591,7 +636,7 @@ def check_backward(
     checks = [compare(f"d{n}", n, g, truth, context) for n, g in zip(arrays, grads)]
     title = f"{getattr(backward, '__name__', 'backward')}"
     return BackwardReport(
-        title, checks, truth.method, how_text(given, rng, False), label, ULPS, truth.reason
+        title, checks, truth.method, how_text(given, rng, False), label, ULPS, truth.reason, changed
     )
 
 

@@ -3,8 +3,9 @@
 A `BackwardReport` holds one `GradientCheck` per gradient (dweights, dbiases, dinputs, ...). Each
 check knows the learner's array, the correct one, and the tolerance per entry. When an array is
 wrong, `recognise` tries the mistakes the book's readers make, each as a mutation of the correct
-array: the transpose, a flipped sign, a constant factor (a missing / n), a sum over the wrong
-axis of dvalues, the side taken at a kink (< for <=), and dvalues passed through unchanged.
+array: the transpose, the right numbers in another shape (a missing keepdims), a flipped sign, a
+constant factor (a missing / n), a sum over the wrong axis of dvalues, the side taken at a kink
+(< for <=), and dvalues passed through unchanged.
 """
 
 from __future__ import annotations
@@ -253,6 +254,19 @@ def _transpose(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[s
     return "", ""
 
 
+def _reshaped(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, str]:
+    c = check.correct
+    if y.shape == c.shape or y.size != c.size or not _close(y.reshape(c.shape), c, check.allowed):
+        return "", ""
+    if [k for k in y.shape if k != 1] == [k for k in c.shape if k != 1]:
+        return (
+            "keepdims",
+            f"yours holds the right numbers, in shape {y.shape} where {check.of} has"
+            f" {c.shape}: a missing keepdims=True in np.sum?",
+        )
+    return "reshape", f"yours holds the right numbers, in shape {y.shape} instead of {c.shape}."
+
+
 def _sign(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, str]:
     c = check.correct
     if not np.any(np.abs(c) > check.allowed) or not _close(y, -c, check.allowed):
@@ -372,7 +386,15 @@ def _unchanged(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[s
     return "unchanged", "yours is dvalues unchanged: the local derivative was never applied."
 
 
-_RECOGNISERS: list[Recogniser] = [_transpose, _sign, _scale, _wrong_axis, _kink, _unchanged]
+_RECOGNISERS: list[Recogniser] = [
+    _transpose,
+    _reshaped,
+    _sign,
+    _scale,
+    _wrong_axis,
+    _kink,
+    _unchanged,
+]
 
 
 # ---- text helpers ----

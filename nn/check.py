@@ -39,6 +39,7 @@ from autograd.backward_check import (
     BackwardReport,
     Context,
     Penalty,
+    changed_in_place,
     compare,
     how_text,
     label_entries,
@@ -95,12 +96,15 @@ def check_backward(
     result = layer.forward(x.copy(), y_true) if loss else layer.forward(x.copy())
     after = np.random.get_state()
     stored = vars(layer).get("output")
+    received: Any = None
     if loss:
         output = result
         # The combined softmax + cross-entropy stores its softmax output, and the book's loop
         # hands that to backward; a plain loss gets the predictions.
         received = stored if stored is not None and stored is not before else x
-        layer.backward(received, y_true)
+        handed = np.array(received, copy=True)  # yours to change; x stays what the engine gets
+        layer.backward(handed, y_true)
+        changed = changed_in_place(received, handed)
         d = None
     else:
         if stored is None or stored is before:
@@ -117,11 +121,14 @@ def check_backward(
             raise ValueError(
                 f"check_backward: dvalues has shape {d.shape}, but {type(layer).__name__}.output has {output.shape}"
             )
-        layer.backward(d)
+        handed = d.copy()  # yours to change; L keeps the dvalues drawn here
+        layer.backward(handed)
+        changed = changed_in_place(d, handed)
 
     params = _parameters(pristine)
     arrays = {**params, "inputs": x}  # in the order the book's backward sets their gradients
     penalty, notes = _regularisation(pristine)
+    notes += changed
     grads = {name: vars(layer).get("d" + name) for name in arrays}
     label, eps = precision(output, *arrays.values(), *[g for g in grads.values() if g is not None])
 
@@ -154,7 +161,7 @@ def check_backward(
         title,
         checks,
         truth.method,
-        how_text(dvalues is not None, rng, loss),
+        how_text(dvalues is not None, rng, loss, combined=loss and received is not x),
         label,
         ULPS,
         truth.reason,

@@ -688,7 +688,12 @@ def test_numpy_and_value_are_restored_even_when_the_forward_fails_on_values() ->
 
     report = check_backward(FloatBuffer(), X)
     assert report.ok and report.method == "central differences"
-    assert "could not run on Values" in report.reason
+    # said in numpy's terms: the Value's own advice (v.data, v.exp()) is for engine users
+    assert report.reason.startswith(
+        "your forward turns Values into plain floats, which have no gradient: numpy does that"
+        " when Values are written into a float array (one made by np.zeros,"
+    )
+    assert "v.data" not in str(report)
     assert (np.dot, np.asarray, np.array) == saved
     assert dict(vars(Value)) == value_methods  # the comparisons lent for the run are gone
 
@@ -972,3 +977,108 @@ def test_a_forward_that_writes_into_its_inputs_changes_neither_yours_nor_the_eng
     report = check_backward(Doubled(), x)
     assert report.ok, str(report)
     np.testing.assert_array_equal(x, before)
+
+
+# ---- a backward that writes into the dvalues it was given ----
+
+
+class DoublesItsDvalues:
+    """A linear layer (output = inputs) whose backward doubles dvalues in place: dinputs is 2x."""
+
+    def forward(self, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.output = inputs * 1.0
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        dvalues *= 2.0  # wrong (the derivative is 1), and written into the caller's array
+        self.dinputs = dvalues
+
+
+class ReluZeroesItsDvalues:
+    """The book's ReLU with `dvalues` changed in place instead of a copy: right numbers."""
+
+    def forward(self, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.output = np.maximum(0, inputs)
+
+    def backward(self, dvalues: np.ndarray) -> None:
+        dvalues[self.inputs <= 0] = 0
+        self.dinputs = dvalues
+
+
+def test_a_backward_that_changes_its_dvalues_is_graded_against_the_dvalues_drawn() -> None:
+    # Graded against the doubled dvalues, the doubled dinputs would look right.
+    report = check_backward(DoublesItsDvalues(), X)
+    assert not report.ok
+    check = report["dinputs"]
+    assert check.mistake == "factor" and "yours is 2 times the correct array" in check.hint
+    np.testing.assert_array_equal(check.correct, random_dvalues(X.shape, 0))
+    assert "changed the dvalues it was given, in place (20 of its 20 entries)" in str(report)
+
+
+def test_a_relu_that_zeroes_its_dvalues_in_place_passes_with_a_note() -> None:
+    report = check_backward(ReluZeroesItsDvalues(), X)
+    assert report.ok, str(report)
+    # X has two exact zeros and 8 negative entries (seed 1): 10 entries zeroed in place
+    assert int((X <= 0).sum()) == 10
+    assert "changed the dvalues it was given, in place (10 of its 20 entries)" in str(report)
+    assert "changed the dvalues" not in str(check_backward(R.Activation_ReLU(), X))
+
+
+def test_a_plain_backward_that_changes_its_dvalues_is_graded_against_the_dvalues_drawn() -> None:
+    def forward(x: np.ndarray) -> np.ndarray:
+        return 3.0 * x
+
+    def backward(dvalues: np.ndarray) -> np.ndarray:
+        dvalues *= 2.0  # 2 d where 3 d belongs
+        return dvalues
+
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    report = ag.check_backward(forward, backward, x)
+    check = report["dx"]
+    np.testing.assert_array_equal(check.correct, 3.0 * random_dvalues((4,), 0))
+    assert "yours is 0.666667 times the correct array" in check.hint
+    assert "changed the dvalues it was given, in place (4 of its 4 entries)" in str(report)
+
+
+def test_a_loss_backward_that_changes_its_predictions_is_graded_on_the_inputs_given() -> None:
+    class MeanSquaredError(R.Loss_MeanSquaredError):
+        def backward(self, dvalues: np.ndarray, y_true: np.ndarray) -> None:
+            dvalues -= y_true  # in place: the predictions the check holds would change
+            self.dinputs = -2 * -dvalues / dvalues.shape[1] / len(dvalues)
+
+    report = check_backward(MeanSquaredError(), X, y_true=Y_REGRESSION)
+    assert report.ok, str(report)
+    assert "changed the dvalues it was given, in place (20 of its 20 entries)" in str(report)
+
+
+def test_the_combined_softmax_and_loss_report_asks_for_the_gradient_of_the_logits() -> None:
+    combined = check_backward(
+        R.Activation_Softmax_Loss_CategoricalCrossentropy(), LOGITS_SQUARE, y_true=Y_ONE_HOT
+    )
+    plain = check_backward(R.Loss_CategoricalCrossentropy(), P, y_true=Y)
+    combined_text, plain_text = (" ".join(str(r).split()) for r in (combined, plain))
+    assert "dinputs must be dL/dinputs, the gradient with respect to what forward took" in (
+        combined_text
+    )
+    assert "dL/dpredictions" not in combined_text
+    assert "dinputs must be dL/dpredictions" in plain_text
+
+
+def test_dbiases_without_keepdims_is_named_with_its_numbers_right() -> None:
+    class NoKeepdims(ExactDense):
+        def backward(self, dvalues: np.ndarray) -> None:
+            super().backward(dvalues)
+            self.dbiases = np.sum(dvalues, axis=0)  # shape (3,): the biases are (1, 3)
+
+    report = check_backward(NoKeepdims(W_EXACT, B_EXACT), X_EXACT, D_EXACT)
+    assert report.wrong == ["dbiases"]
+    check = report["dbiases"]
+    assert check.problem == "shape" and check.mistake == "keepdims"
+    text = " ".join(str(report).split())
+    assert "dbiases: WRONG: dbiases has shape (3,), expected (1, 3) (the gradient" in text
+    assert (
+        "Recognised: yours holds the right numbers, in shape (3,) where biases has (1, 3)" in text
+    )
+    # D_EXACT's column sums: 1.5, 1.5, -0.75
+    np.testing.assert_array_equal(check.yours, [1.5, 1.5, -0.75])
