@@ -19,6 +19,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Value
+from autograd.ops import data
 from autograd.ops_piecewise import fclip
 from autograd.replay import NotReplayable
 
@@ -189,9 +190,13 @@ class Loss(Module):
         """Target leaves for k numbers per sample."""
 
         def source(step: StepData) -> np.ndarray:
-            return _numbers_like(step.y, step.n, k, self.name)
+            return self._checked(_numbers_like(step.y, step.n, k, self.name))
 
         return tape.inputs_from([f"y[{j}]" for j in range(k)], source)
+
+    def _checked(self, targets: np.ndarray) -> np.ndarray:
+        """The targets (n, k) as floats, once this loss has checked what it needs of them."""
+        return targets
 
     def _one_hot(self, tape: Recorder, k: int) -> list[Value]:
         """Target leaves for a one-hot row of k classes."""
@@ -438,10 +443,22 @@ class Hinge(Loss):
         """The mean hinge loss."""
         rows = as_batch(scores, self.name, wrap=True)
         target_rows = _targets_like(target, rows, self.name)
+        self._checked(np.array([[data(t) for t in trow] for trow in target_rows]))
         terms = [
             (1.0 - s * t).relu() for row, trow in zip(rows, target_rows) for s, t in zip(row, trow)
         ]
         return ag.sum(terms) / len(terms)
+
+    def _checked(self, targets: np.ndarray) -> np.ndarray:
+        """The labels, each -1 or +1: a 0/1 label would cost a constant 1 and teach nothing."""
+        bad = (targets != 1.0) & (targets != -1.0)
+        if bad.any():
+            i = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            hint = " (for 0/1 labels pass 2 * y - 1)" if np.isin(targets, (0.0, 1.0)).all() else ""
+            raise ValueError(
+                f"{self.name}: labels must be -1 or +1, got {targets[i]:g} at sample {i[0]}{hint}"
+            )
+        return targets
 
     def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
         """sum_j max(0, 1 - y_j s_j), the labels input leaves."""

@@ -85,6 +85,16 @@ class Optimizer:
         self.decay = decay
         self.iterations = 0
 
+    @property
+    def lr(self) -> float:
+        """The learning rate, `learning_rate`, under the constructors' short name `lr`."""
+        return float(self.learning_rate)
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        # Without this, `opt.lr = 0.1` would make a new attribute that no step reads.
+        self.learning_rate = value
+
     def __setattr__(self, name: str, value: Any) -> None:
         allowed = self.ranges.get(name)
         if allowed is not None:

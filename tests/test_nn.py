@@ -427,6 +427,22 @@ def test_a_new_learning_rate_takes_effect_with_or_without_decay(cls: type[nn.Opt
         assert opt.current_learning_rate == 0.125 / (1 + decay)
 
 
+@pytest.mark.parametrize("cls", [nn.SGD, nn.Adagrad, nn.RMSprop, nn.Adam])
+def test_lr_is_the_learning_rate_under_the_constructors_short_name(
+    cls: type[nn.Optimizer],
+) -> None:
+    p = Value(1.0)
+    opt = cls([p], lr=0.5)
+    assert opt.lr == opt.learning_rate == 0.5
+    opt.lr = 0.125  # as micrograd's and PyTorch's readers write it: not a new, unused attribute
+    assert opt.learning_rate == 0.125 and "lr" not in vars(opt)
+    p.grad = 1.0
+    opt.step()
+    assert opt.current_learning_rate == 0.125
+    with pytest.raises(ValueError, match=f"{cls.__name__} learning_rate must be a finite number"):
+        opt.lr = -1.0
+
+
 def test_a_zero_gradient_with_an_empty_cache_moves_nothing() -> None:
     # The case that divided 0 by 0 when epsilon could be 0: sqrt(0) + epsilon is now > 0.
     for cls in (nn.Adagrad, nn.RMSprop, nn.Adam):

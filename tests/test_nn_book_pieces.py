@@ -154,6 +154,28 @@ def test_hinge_loss_matches_its_numpy_twin() -> None:
     assert nn.Hinge()(Z, y).data == pytest.approx(6.5 / 5, rel=1e-15)
 
 
+@pytest.mark.parametrize("engine", ["scalar", "replay"])
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ([0, 1, 1], r"got 0 at sample 0 \(for 0/1 labels pass 2 \* y - 1\)"),
+        ([1, -1, 0.5], r"got 0.5 at sample 2$"),
+    ],
+)
+def test_hinge_refuses_labels_other_than_minus_one_and_one(
+    engine: str, labels: list[float], message: str
+) -> None:
+    # 0/1 labels (what make_moons gives) would train silently: a 0 label's term is the constant
+    # max(0, 1 - 0 s) = 1, with no gradient, so half the data would teach nothing.
+    model = nn.Sequential([nn.Dense(2, 1, rng=0)])
+    X = np.array([[0.5, -1.0], [2.0, 0.25], [-0.5, 1.0]])
+    before = [p.data for p in model.parameters()]
+    optimizer = nn.SGD(model.parameters())
+    with pytest.raises(ValueError, match=r"hinge\d*: labels must be -1 or \+1, " + message):
+        nn.fit(model, nn.Hinge(), optimizer, X, labels, 1, engine=engine, progress=False)
+    assert [p.data for p in model.parameters()] == before
+
+
 def test_regression_accuracy_is_the_books() -> None:
     y = np.linspace(-1, 1, 11).reshape(-1, 1)
     pred = y + np.array([0, 1e-3, -1e-3, 0.1, 0, 0, 0, 0, 0, 0, 0.0]).reshape(-1, 1)
