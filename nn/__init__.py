@@ -26,7 +26,7 @@ from .losses import (
     clip,
 )
 from .mlp import MLP, Layer, Neuron
-from .module import Module, Sequential, gc_paused
+from .module import Module, Sequential
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
 from .replay import sample_graph
 from .saving import load, save
@@ -64,7 +64,6 @@ __all__ = [
     "clip",
     "data_array",
     "fit",
-    "gc_paused",
     "grad_array",
     "load",
     "sample_graph",

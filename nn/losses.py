@@ -25,7 +25,7 @@ from autograd.replay import NotReplayable
 
 from .activations import softmax_max
 from .batch import Batch, as_batch
-from .module import Module, gc_paused
+from .module import Module
 
 if TYPE_CHECKING:
     from .replay import Recorder, StepData
@@ -179,7 +179,7 @@ class Loss(Module):
 
     def record_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
         """`sample_loss` inside this loss's scope, as nn.replay records it."""
-        with gc_paused(), ag.scope(self.name, owner=self):
+        with ag.scope(self.name, owner=self):
             return self.sample_loss(row, tape)
 
     def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:

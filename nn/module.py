@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,26 +13,6 @@ from autograd import Value
 
 if TYPE_CHECKING:
     from .replay import Recorder
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Turn Python's cyclic garbage collector off inside the block, and back on after.
-
-    Graph nodes never form reference cycles (a node points only at its operands, and Value
-    keeps no closures), so reference counting frees a graph as soon as the last reference to it
-    goes. The cyclic collector would find nothing, but it runs whenever allocations outnumber
-    deallocations by 700, so building a graph of 10^5 nodes runs it over a hundred times, and
-    its older-generation passes re-scan the whole growing graph. With the collector paused while
-    a module builds its nodes, the new nodes are scanned once, when it resumes.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # One counter per kind of module, so that names read "dense1", "dense2", "relu1" in a graph.
@@ -73,12 +51,12 @@ class Module:
 
     def __call__(self, *args: Any) -> Any:
         """`forward(*args)`, every node it makes tagged with this module's scope."""
-        with gc_paused(), ag.scope(self.name, owner=self):
+        with ag.scope(self.name, owner=self):
             return self.forward(*args)
 
     def record(self, row: list[Value], tape: Recorder) -> list[Value]:
         """This module on one sample (a row of Values), as nn.replay records it for every sample."""
-        with gc_paused(), ag.scope(self.name, owner=self):
+        with ag.scope(self.name, owner=self):
             return self.forward_sample(row, tape)
 
     def forward_sample(self, row: list[Value], tape: Recorder) -> list[Value]:

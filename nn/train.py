@@ -18,7 +18,7 @@ from autograd import Value, enable_grad, no_grad
 from . import replay
 from .batch import as_batch, data_array
 from .layers import random_source
-from .module import Module, gc_paused
+from .module import Module
 from .optim import Optimizer
 
 Metric = Callable[[Any, Any], float]
@@ -225,72 +225,69 @@ def fit(
                 "or pass progress=False"
             ) from e
         epoch_range = tqdm(epoch_range, desc=desc, unit="epoch")
-    # Modules pause the collector while they build nodes; pausing it for the whole loop also
-    # saves the one scan of each step's graph that would follow each pause.
     warned = False  # about a batch that replay could not run
-    with gc_paused():
-        model.train()
-        for epoch in epoch_range:
-            logs: dict[str, float] = {"lr": optimizer.current_learning_rate}
-            order = np.arange(n) if shuffle is None else shuffle.permutation(n)
-            steps: list[Any] = []  # per step: (samples, loss, data loss, regularisation or None)
-            outputs = []
-            for start in range(0, n, size):
-                index = order[start : start + size]
-                whole = len(index) == n and shuffle is None
-                if schedule is not None:
-                    optimizer.learning_rate = schedule(optimizer.iterations)
-                if use_replay:
-                    Xb = X if whole else X[index]
-                    try:
-                        program = replay.program(model, loss_fn, Xb.shape[1])
-                        *losses, output = program.step(Xb, y_all[index], optimizer)
-                    except replay.NotReplayable as e:
-                        if engine == "replay":
-                            raise ValueError(
-                                f"fit() engine='replay' cannot run a batch of epoch {epoch}: {e}"
-                            ) from e
-                        if not warned:
-                            _fallback_warning(e)
-                            warned = True
-                        *losses, output = _step(model, loss_fn, optimizer, Xb, y_all[index])
-                else:
-                    Xb = X if whole else _rows(X, index)
+    model.train()
+    for epoch in epoch_range:
+        logs: dict[str, float] = {"lr": optimizer.current_learning_rate}
+        order = np.arange(n) if shuffle is None else shuffle.permutation(n)
+        steps: list[Any] = []  # per step: (samples, loss, data loss, regularisation or None)
+        outputs = []
+        for start in range(0, n, size):
+            index = order[start : start + size]
+            whole = len(index) == n and shuffle is None
+            if schedule is not None:
+                optimizer.learning_rate = schedule(optimizer.iterations)
+            if use_replay:
+                Xb = X if whole else X[index]
+                try:
+                    program = replay.program(model, loss_fn, Xb.shape[1])
+                    *losses, output = program.step(Xb, y_all[index], optimizer)
+                except replay.NotReplayable as e:
+                    if engine == "replay":
+                        raise ValueError(
+                            f"fit() engine='replay' cannot run a batch of epoch {epoch}: {e}"
+                        ) from e
+                    if not warned:
+                        _fallback_warning(e)
+                        warned = True
                     *losses, output = _step(model, loss_fn, optimizer, Xb, y_all[index])
-                steps.append((len(index), *losses))
-                if metric is not None:
-                    outputs.append(_numbers(output, "fit()"))
-                del output  # free this step's graph now, not after the next one is built
-            names = ["loss", "data_loss"] + ([] if steps[0][3] is None else ["reg_loss"])
-            for k, name in enumerate(names, start=1):
-                # One step: its own number, exactly; several: the mean weighted by batch size.
-                logs[name] = steps[0][k] if len(steps) == 1 else sum(s[0] * s[k] for s in steps) / n
-            if len(names) == 2:
-                del logs["data_loss"]
+            else:
+                Xb = X if whole else _rows(X, index)
+                *losses, output = _step(model, loss_fn, optimizer, Xb, y_all[index])
+            steps.append((len(index), *losses))
             if metric is not None:
-                logs["accuracy"] = metric(np.concatenate(outputs), y_all[order])
-            if validation_data is not None and use_replay:
-                logs["val_loss"], out = replay.evaluate(model, loss_fn, X_val, y_val)
-                if metric is not None:
-                    logs["val_accuracy"] = metric(out, y_val)
-            elif validation_data is not None:
-                out = model.predict(X_val, engine="scalar")
-                with no_grad():
-                    logs["val_loss"] = loss_fn(out, y_val).data
-                if metric is not None:
-                    logs["val_accuracy"] = metric(out, y_val)
-            for key, value in logs.items():
-                history.setdefault(key, []).append(value)
-            if print_every is not None and epoch % print_every == 0:
-                print(_book_line(epoch, logs))
-                if validation_data is not None:
-                    acc = f"acc: {logs['val_accuracy']:.3f}, " if metric is not None else ""
-                    print(f"validation, {acc}loss: {logs['val_loss']:.3f}")
-            if progress:
-                shown = {"loss": f"{logs['loss']:.4f}"}
-                if "accuracy" in logs:
-                    shown["acc"] = f"{logs['accuracy']:.3f}"
-                epoch_range.set_postfix(shown, refresh=False)
-            if any([cb(epoch, dict(logs)) is True for cb in callbacks]):
-                break
+                outputs.append(_numbers(output, "fit()"))
+            del output  # free this step's graph now, not after the next one is built
+        names = ["loss", "data_loss"] + ([] if steps[0][3] is None else ["reg_loss"])
+        for k, name in enumerate(names, start=1):
+            # One step: its own number, exactly; several: the mean weighted by batch size.
+            logs[name] = steps[0][k] if len(steps) == 1 else sum(s[0] * s[k] for s in steps) / n
+        if len(names) == 2:
+            del logs["data_loss"]
+        if metric is not None:
+            logs["accuracy"] = metric(np.concatenate(outputs), y_all[order])
+        if validation_data is not None and use_replay:
+            logs["val_loss"], out = replay.evaluate(model, loss_fn, X_val, y_val)
+            if metric is not None:
+                logs["val_accuracy"] = metric(out, y_val)
+        elif validation_data is not None:
+            out = model.predict(X_val, engine="scalar")
+            with no_grad():
+                logs["val_loss"] = loss_fn(out, y_val).data
+            if metric is not None:
+                logs["val_accuracy"] = metric(out, y_val)
+        for key, value in logs.items():
+            history.setdefault(key, []).append(value)
+        if print_every is not None and epoch % print_every == 0:
+            print(_book_line(epoch, logs))
+            if validation_data is not None:
+                acc = f"acc: {logs['val_accuracy']:.3f}, " if metric is not None else ""
+                print(f"validation, {acc}loss: {logs['val_loss']:.3f}")
+        if progress:
+            shown = {"loss": f"{logs['loss']:.4f}"}
+            if "accuracy" in logs:
+                shown["acc"] = f"{logs['accuracy']:.3f}"
+            epoch_range.set_postfix(shown, refresh=False)
+        if any([cb(epoch, dict(logs)) is True for cb in callbacks]):
+            break
     return history

@@ -531,7 +531,7 @@ def test_everything_stays_float64_after_nnfs_init(nnfs_init: None) -> None:
 
 
 class Probe(nn.Module):
-    """Records whether the cyclic collector ran during forward, and can fail on demand."""
+    """Records whether the cyclic collector is on during forward, and can fail on demand."""
 
     def forward(self, fail: bool) -> bool:
         if fail:
@@ -539,26 +539,41 @@ class Probe(nn.Module):
         return gc.isenabled()
 
 
-def test_modules_pause_the_collector_only_while_they_run() -> None:
+def test_modules_and_fit_leave_the_collector_settings_to_the_user() -> None:
+    # The collector stays as the user set it while a module runs: on, or off.
     probe = Probe()
-    assert probe(False) is False and gc.isenabled()
-    with pytest.raises(RuntimeError):
-        probe(True)
-    assert gc.isenabled()
-
-
-def test_gc_paused_restores_the_collector() -> None:
-    assert gc.isenabled()
-    with nn.gc_paused():
-        assert not gc.isenabled()
-    assert gc.isenabled()
+    assert probe(False) is True
+    thresholds = gc.get_threshold()
+    seen: list[bool] = []
     gc.disable()
     try:
-        with nn.gc_paused():
-            pass
+        assert probe(False) is False
+        with pytest.raises(RuntimeError):
+            probe(True)
         assert not gc.isenabled()
     finally:
         gc.enable()
+    # fit too: a callback sees the collector on in every epoch.
+    model = nn.Sequential([nn.Dense(2, 3), nn.Softmax()])
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([0, 2])
+
+    def callback(epoch: int, logs: dict[str, float]) -> None:
+        seen.append(gc.isenabled())
+
+    for engine in ("scalar", "replay"):
+        nn.fit(
+            model,
+            nn.CategoricalCrossEntropy(),
+            nn.SGD(model.parameters()),
+            X,
+            y,
+            2,
+            print_every=None,
+            progress=False,
+            callbacks=[callback],
+            engine=engine,
+        )
+    assert seen == [True] * 4 and gc.get_threshold() == thresholds
 
 
 def test_fit_records_history_and_shows_loss_and_accuracy(
