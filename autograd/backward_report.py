@@ -308,6 +308,21 @@ def _scale(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, 
             f"a missing / (n * outputs): yours is {n} x {m} = {n * m} times the correct array{why}",
         ),
     ]
+    if context.dvalues is None:  # a loss: its mean runs over the samples and the outputs
+        named += [
+            (
+                n / m,
+                "wrong axis",
+                f"the count along the wrong axis: yours divides by the {m} outputs per sample"
+                f" where the mean is over the {n} samples (len(dvalues[0]) for len(dvalues)?).",
+            ),
+            (
+                m / n,
+                "wrong axis",
+                f"the count along the wrong axis: yours divides by the {n} samples where the"
+                f" {m} outputs per sample belong (len(dvalues) for len(dvalues[0])?).",
+            ),
+        ]
     for factor, name, text in named:
         if factor not in (1, -1) and abs(k - factor) <= 1e-6 * abs(factor):
             return name, text

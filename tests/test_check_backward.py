@@ -365,8 +365,9 @@ CASES: dict[str, Case] = {
         mutations={
             "/ n": (_cce_missing_n, "dinputs", "missing / n"),
             "sign": (_cce_sign, "dinputs", "sign"),
-            # divides by the 3 classes instead of the 5 samples: yours is 5/3 times the correct
-            "wrong axis": (_cce_wrong_axis, "dinputs", "factor"),
+            # divides by the 3 classes instead of the 5 samples: yours is 5/3 times the correct,
+            # named as the count along the wrong axis
+            "wrong axis": (_cce_wrong_axis, "dinputs", "wrong axis"),
         },
         not_applicable={"transpose": ELEMENTWISE, "< for <=": NO_COMPARISON},
     ),
@@ -389,7 +390,7 @@ CASES: dict[str, Case] = {
             "/ n": (_binary_missing_n, "dinputs", "missing / n"),
             "sign": (_binary_sign, "dinputs", "sign"),
             # divides by the 5 samples instead of the 4 outputs
-            "wrong axis": (_binary_wrong_axis, "dinputs", "factor"),
+            "wrong axis": (_binary_wrong_axis, "dinputs", "wrong axis"),
         },
         not_applicable={"transpose": ELEMENTWISE, "< for <=": "its clip is not differentiated"},
     ),
@@ -400,7 +401,7 @@ CASES: dict[str, Case] = {
         mutations={
             "/ n": (_mse_missing_n, "dinputs", "missing / n"),
             "sign": (_mse_sign, "dinputs", "sign"),
-            "wrong axis": (_mse_wrong_axis, "dinputs", "factor"),
+            "wrong axis": (_mse_wrong_axis, "dinputs", "wrong axis"),
         },
         not_applicable={"transpose": ELEMENTWISE, "< for <=": NO_COMPARISON},
     ),
@@ -414,7 +415,7 @@ CASES |= {
         mutations={
             "/ n": (_mae_missing_n, "dinputs", "missing / n"),
             "sign": (_mae_sign, "dinputs", "sign"),
-            "wrong axis": (_mae_wrong_axis, "dinputs", "factor"),
+            "wrong axis": (_mae_wrong_axis, "dinputs", "wrong axis"),
         },
         not_applicable={"transpose": ELEMENTWISE, "< for <=": "np.sign has no comparison"},
     ),
@@ -426,7 +427,7 @@ CASES |= {
             "/ n": (_hinge_missing_n, "dinputs", "missing / n"),
             "sign": (_hinge_sign, "dinputs", "sign"),
             "< for <=": (_hinge_less, "dinputs", "< for <="),
-            "wrong axis": (_hinge_wrong_axis, "dinputs", "factor"),
+            "wrong axis": (_hinge_wrong_axis, "dinputs", "wrong axis"),
         },
         not_applicable={"transpose": ELEMENTWISE},
     ),
@@ -1082,3 +1083,20 @@ def test_dbiases_without_keepdims_is_named_with_its_numbers_right() -> None:
     )
     # D_EXACT's column sums: 1.5, 1.5, -0.75
     np.testing.assert_array_equal(check.yours, [1.5, 1.5, -0.75])
+
+
+def test_a_losss_count_along_the_wrong_axis_is_named_with_both_counts() -> None:
+    cce = type("Cce", (R.Loss_CategoricalCrossentropy,), {"backward": _cce_wrong_axis})
+    mse = type("Mse", (R.Loss_MeanSquaredError,), {"backward": _mse_wrong_axis})
+    by_classes = check_backward(cce(), P, y_true=Y)["dinputs"]  # 5 samples, 3 classes
+    by_samples = check_backward(mse(), X, y_true=Y_REGRESSION)["dinputs"]  # 5 samples, 4 outputs
+    assert by_classes.hint == (
+        "the count along the wrong axis: yours divides by the 3 outputs per sample where the mean"
+        " is over the 5 samples (len(dvalues[0]) for len(dvalues)?)."
+    )
+    assert by_samples.hint == (
+        "the count along the wrong axis: yours divides by the 5 samples where the 4 outputs per"
+        " sample belong (len(dvalues) for len(dvalues[0])?)."
+    )
+    # dividing by 3 where 5 belongs: yours is 5/3 of the correct array
+    np.testing.assert_allclose(by_classes.yours, by_classes.correct * 5 / 3, rtol=1e-12)
