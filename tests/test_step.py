@@ -171,6 +171,31 @@ def test_step_through_names_itself_in_its_errors() -> None:
         step_through(loss, height=10)
 
 
+def test_the_page_never_steps_into_a_constant() -> None:
+    x = Value(0.5, "x")
+    y = ag.sum([x * 2.0, x**3.0]).tanh()
+    y.label = "y"
+    for forward in (False, True):
+        page = step_through(y, forward=forward)
+        graph = build_scene(y, DrawOptions()).graph
+        constants = [f"v{i}" for i in sorted(graph.constants)]
+        assert [graph.nodes[int(c[1:])].data for c in constants] == [2.0, 3.0]
+        data = page_data(page)
+        # Their boxes keep the number they are drawn with: no state, no "grad ?", no click.
+        assert not set(constants) & set(data["elements"]) and not set(constants) & set(
+            data["explain"]
+        )
+        assert all(s.unit not in constants for s in page.steps)
+        assert [s.title for s in page.steps if s.phase == "backward"] == [
+            "Backward (1 of 4): y",
+            "Backward (2 of 4): sum",
+            "Backward (3 of 4): mul",
+            "Backward (4 of 4): pow",
+        ]
+        # The arrows from them still light up with the op that uses them.
+        assert any(e.startswith("v2_in") or e.startswith("v4_in") for e in data["elements"])
+
+
 def test_the_forward_phase_comes_first_in_the_engines_order() -> None:
     loss, w, x, b = seed_neuron()
     page = step_through(loss, forward=True)

@@ -215,17 +215,25 @@ def test_a_repeated_operand_gets_one_edge_per_slot() -> None:
     assert text(nodes[node_of(nodes, "x")]).endswith("grad 6")
 
 
-def test_constants_appear_as_leaves_with_their_value() -> None:
+def test_a_constant_is_a_small_box_with_its_number_only() -> None:
     x = Value(4.0, "x")
-    y = x * 2.5
+    y = ag.sum([x * 2.5, x**3]).tanh()
     y.label = "y"
+    y.backward()
     nodes, edges = parse(to_dot(y))
-    assert len(values(nodes)) == 3
-    assert sorted(text(a).split("\n")[0] for a in values(nodes).values()) == [
-        "data 2.5",
-        "x",
-        "y",
-    ]
+    assert len(values(nodes)) == 7  # x, 2.5, 3, the product, the power, the sum, y
+    constants = {k: a for k, a in values(nodes).items() if text(a) in ("2.5", "3")}
+    assert sorted(text(a) for a in constants.values()) == ["2.5", "3"]  # no label, no grad line
+    for k, attrs in constants.items():
+        assert 'fillcolor="#f7f7f7"' in attrs and "fontsize=10" in attrs
+        # Backward passes nothing into a constant: its arrow carries no factor.
+        (into,) = [a for t, h, a in edges if t == k]
+        assert "label" not in into
+    # x's arrows keep theirs: d(x * 2.5)/dx = 2.5 and d(x ** 3)/dx = 3 x^2 = 48.
+    assert sorted(text(a) for t, h, a in edges if t == node_of(nodes, "x")) == ["×2.5", "×48"]
+    assert "a constant, the 2 in x * 2" in text(nodes["legend"])
+    # A drawing without constants says nothing about them.
+    assert "a constant" not in text(parse(to_dot(x.exp()))[0]["legend"])
 
 
 def test_several_roots_share_one_drawing() -> None:

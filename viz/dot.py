@@ -2,7 +2,8 @@
 
 A Value is a box (label, data, grad); the op that made it is an ellipse in front of it, and
 arrows run forward, from each operand to the op, in operand order. The number on an arrow is
-the local derivative d out / d in: backward multiplies the incoming gradient by it.
+the local derivative d out / d in: backward multiplies the incoming gradient by it. A constant
+(the 2 in x * 2) is a small box with its number only: backward gives it no gradient.
 
 A drawing is made in three steps, each a module with one entry point: `build_scene`
 (scene.py) decides what each node is drawn as, `write` (here) turns the scene into DOT
@@ -30,7 +31,7 @@ from .marks import NO_MARKS, Marks
 from .options import DEFAULT_MAX_NODES, DrawOptions
 from .overlay import overlay
 from .scene import GraphTooLarge, Group, Scene, build_scene, cluster_title
-from .style import GROUP_FILL, HIGHLIGHT, MUTED, OP_FILL, ZERO, html_text
+from .style import CONSTANT_FILL, GROUP_FILL, HIGHLIGHT, MUTED, OP_FILL, ZERO, html_text
 
 __all__ = ["DEFAULT_MAX_NODES", "GRAPH_NAME", "GraphTooLarge", "dot_lines", "to_dot", "write"]
 
@@ -235,6 +236,13 @@ class _Writer:
 
     def _value_node(self, i: int, v: Value, highlighted: bool) -> str:
         options, number, marks = self.options, self.options.number, self.marks
+        if self.g.is_constant(i):
+            ident = f' id="v{i}"' if marks.ids else ""
+            return (
+                f'\tv{i} [shape=box style="rounded,filled" fillcolor="{CONSTANT_FILL}" '
+                f'color="{MUTED}" fontsize=10 width=0 height=0 margin="0.05,0.02"{ident} '
+                f"label=<{html_text(number(v.data))}>]\n"
+            )
         rows = []
         if v.label:
             rows.append(f"<B>{html_text(v.label)}</B>")
@@ -286,6 +294,8 @@ class _Writer:
         """
         options, number, marks = self.options, self.options.number, self.marks
         parts = []
+        if self.g.is_constant(p):
+            local = None  # backward passes nothing into a constant: no factor, no flow
         if local is not None and (options.edge_labels or highlighted):
             parts.append(f"&#215;{html_text(number(local[slot]))}")
         if local is not None and options.flow:

@@ -38,6 +38,11 @@ def legend(
         f"box: a Value with its label, data and grad = &#8706;{root}/&#8706;value",
         "ellipse: the op that made the value; arrows run forward, from operands to op",
     ]
+    if any(scene.shown[i] and scene.group_of[i] < 0 for i in g.constants):
+        rows.append(
+            "small grey box: a constant, the 2 in x * 2: a number inside its op, which backward "
+            "does not differentiate"
+        )
     if options.edge_labels:
         rows.append(
             "&#215;k on an arrow: the local derivative &#8706;out/&#8706;in; "

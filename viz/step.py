@@ -230,11 +230,14 @@ class _Book:
     # -- units: what stands for a node in the drawing ------------------------------------
 
     def unit(self, i: int) -> str | None:
-        """The drawn box that stands for node i: its own, its folded summary, or None (hidden)."""
+        """The drawn box that stands for node i: its own, its folded summary, or None (hidden,
+        or a constant: its box only shows its number, and the page never steps into it)."""
         if not self.scene.shown[i]:
             return None
         k = self.scene.group_of[i]
-        return f"v{i}" if k < 0 else f"g{k}"
+        if k < 0:
+            return None if self.g.is_constant(i) else f"v{i}"
+        return f"g{k}"
 
     def unit_name(self, unit: str) -> str:
         if unit.startswith("g"):

@@ -106,6 +106,7 @@ ZERO = "#ffffff"
 NOT_A_NUMBER = "#d9d9d9"
 OP_FILL = "#f0f0f0"
 GROUP_FILL = "#fff7bc"
+CONSTANT_FILL = "#f7f7f7"  # a constant has no gradient to colour it by
 HIGHLIGHT = "#7b3294"
 MUTED = "#737373"
 

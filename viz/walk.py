@@ -1,7 +1,8 @@
 """A read-only view of a computation graph, built from public attributes only.
 
 The visualiser never touches engine internals: it reads `data`, `grad`, `label`, `op`,
-`rule`, `parents` and `scope`, as a user could; reading them changes nothing. Every walk is
+`rule`, `parents` and `scope`, and `autograd.topological_order`, as a user could; reading them
+changes nothing. Every walk is
 iterative and keys on identity, so a graph of a million nodes needs no deeper Python stack than a
 graph of three.
 """
@@ -12,7 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from autograd import Value
+from autograd import Value, topological_order
 from autograd.ops import data
 
 
@@ -22,17 +23,24 @@ class Graph:
 
     `parents[i]` lists the numbers of node i's operands in operand order (a repeated operand,
     as in x * x, appears twice). Numbers depend only on the graph's shape and operand order,
-    never on `id()`, so two identically built graphs get identical numbers.
+    never on `id()`, so two identically built graphs get identical numbers. `constants` are
+    the numbers that nodes keep as floats (the 2 in x * 2), which `parents` shows as leaves:
+    they are no nodes of the engine's graph, and backward gives them no gradient.
     """
 
     roots: list[Value]
     nodes: list[Value]
     index: dict[Value, int]
     parents: list[tuple[int, ...]]
+    constants: frozenset[int] = frozenset()
     _users: list[list[int]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def is_constant(self, i: int) -> bool:
+        """Node i is a constant of its user's op (the 2 in x * 2), not a node of the graph."""
+        return i in self.constants
 
     @property
     def users(self) -> list[list[int]]:
@@ -115,7 +123,10 @@ def walk(roots: Value | Iterable[Value]) -> Graph:
             if p not in operands:
                 stack.append((p, False))
     parents = [tuple(index[p] for p in operands[v]) for v in nodes]
-    return Graph(root_list, nodes, index, parents)
+    # The engine's own order lists every node but the constants, which `parents` makes anew.
+    in_graph = set(topological_order(*root_list))
+    constants = frozenset(i for i, v in enumerate(nodes) if v not in in_graph)
+    return Graph(root_list, nodes, index, parents, constants)
 
 
 def reaching(g: Graph, target: int) -> list[bool]:
