@@ -10,7 +10,7 @@ an importable dotted path, and a test imports every one of them, so no hint can 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 
 class Elsewhere(NamedTuple):
@@ -79,6 +79,26 @@ NN: dict[str, Elsewhere] = {
     "Optimizer_Adam": Elsewhere(_BOOK, "nn.Adam"),
     "Model": Elsewhere(_BOOK, "nn.Sequential", "train it with nn.fit"),
 }
+
+
+# Other engines' modules under our package's name, as a user who renames the package writes them:
+# each is a file of ours (autograd/engine.py ...) that calls `refuse_module` when imported, since
+# `import autograd.extend` looks for a submodule, which no module `__getattr__` can answer.
+MODULES: dict[str, Elsewhere] = {
+    "engine": Elsewhere("micrograd", "autograd.Value", "from autograd import Value"),
+    "extend": Elsewhere(
+        _HIPS, "autograd.defop", "its primitive and defvjp in one call: defop(name, f, df)"
+    ),
+    "test_util": Elsewhere(
+        _HIPS, "autograd.gradcheck", "its check_grads(f)(x) is gradcheck(f, [x])"
+    ),
+}
+
+
+def refuse_module(module: str) -> NoReturn:
+    """Raise the ImportError that points from another engine's module (`autograd.extend`) to ours."""
+    package, _, name = module.rpartition(".")
+    raise ImportError(message(package, name, MODULES[name]), name=module)
 
 
 def message(package: str, name: str, entry: Elsewhere) -> str:

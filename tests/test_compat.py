@@ -14,7 +14,7 @@ import pytest
 import autograd as ag
 import nn
 import viz
-from autograd.compat import AUTOGRAD, NN, Elsewhere
+from autograd.compat import AUTOGRAD, MODULES, NN, Elsewhere
 
 
 def resolve(dotted: str) -> object:
@@ -286,6 +286,18 @@ def test_import_autograd_numpy_says_to_use_numpy_on_arrays_of_values() -> None:
         (1 - math.tanh(x) ** 2 + math.tanh(x)) * math.exp(x) + c for x, c in ((1, 3), (2, 4))
     ]
     assert [v.grad for v in a] == pytest.approx(expected, rel=1e-14)  # a few ulp: other order
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_other_engines_modules_under_our_name_say_what_we_have(name: str) -> None:
+    entry = MODULES[name]
+    assert resolve(entry.ours) is not None
+    hint = rf"^autograd.{name} is {entry.engine}'s name; chainrule's is {re.escape(entry.ours)} \("
+    for statement in (f"import autograd.{name}", f"from autograd.{name} import x"):
+        with pytest.raises(ImportError, match=hint):
+            exec(statement, {})
+    with pytest.raises(ImportError, match=hint):  # again: a failed import leaves nothing behind
+        importlib.import_module(f"autograd.{name}")
 
 
 def test_readme_tables_for_micrograd_and_the_book_name_only_things_that_exist() -> None:
