@@ -712,7 +712,8 @@ def test_focus_draws_a_neighbourhood_and_marks_what_is_left_out() -> None:
     stubs = {k: text(a) for k, a in nodes.items() if k.endswith(("_in", "_out"))}
     # Each product hides its two operands; relu(z) hides its one user, the square.
     assert sorted(stubs.values()) == ["… 1 more user"] + ["… 2 more operands"] * 3
-    assert "showing the 6 of 13 nodes within 1 steps of z" in text(nodes["legend"])
+    assert "showing the 6 of 13 nodes within 1 step of z" in text(nodes["legend"])
+    assert "nodes within 2 steps of z" in text(parse(to_dot(loss, focus=z, depth=2))[0]["legend"])
     assert len(values(parse(to_dot(loss, focus=z, depth=0))[0])) == 1
 
 

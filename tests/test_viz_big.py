@@ -185,6 +185,7 @@ def test_focus_draws_a_neighbourhood_of_the_big_graph(big: tuple[Value, list[Val
     dot = to_dot(loss, focus=z, depth=1)
     assert len(re.findall(r"^\t*(v\d+) \[", dot, flags=re.M)) == 1 + 24 + 1
     assert "&#8230; 27 more operands" in dot
+    assert re.search(r"showing the 26 of \d{1,3}(,\d{3})+ nodes within 1 step of ", dot)
     # A shared input reaches every neuron of the first layer within one step.
     dot = to_dot(loss, focus=inputs[0], depth=1, fan=400)
     assert len(re.findall(r"^\t*v\d+ \[", dot, flags=re.M)) == 401

@@ -59,7 +59,8 @@ def legend(
         )
     if scene.focus is not None:
         rows.append(
-            f"showing the {sum(scene.shown)} of {len(g)} nodes within {options.depth} steps of "
+            f"showing the {sum(scene.shown):,} of {len(g):,} nodes within {options.depth} "
+            f"step{'' if options.depth == 1 else 's'} of "
             f"{html_text(node_name(g.nodes[scene.focus]))} (double border), at most "
             f"{options.fan} operands and {options.fan} users of each; "
             f"&#8230; marks neighbours left out"
