@@ -109,6 +109,8 @@ def test_a_forward_inf_is_drawn_as_the_op_it_would_have_been() -> None:
     assert f'color="{ANOMALY}" penwidth=3' in nodes[node_of(nodes, "h")]
     svg = draw_graph(err.inputs, anomaly=err).pipe(format="svg").decode()
     assert "log(h=0.0)" in svg and "= &#45;inf" in svg
+    # No root was made, so the legend does not send the reader to call backward() on it.
+    assert "call backward()" not in text(nodes["legend"])
 
 
 def test_anomaly_and_check_are_checked_like_every_option() -> None:

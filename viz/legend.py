@@ -65,7 +65,8 @@ def legend(
             f"{options.fan} operands and {options.fan} users of each; "
             f"&#8230; marks neighbours left out"
         )
-    if options.show_grad and scale.top == 0.0:
+    # After an anomaly, backward did run (or the forward pass never made a root): no such advice.
+    if options.show_grad and scale.top == 0.0 and options.anomaly is None:
         rows.append("every grad here is 0: call backward() on the root first")
     rows.extend(html_text(r) for r in extra)
     text = _rows(rows)
