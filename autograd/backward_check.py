@@ -61,7 +61,8 @@ from typing import Any
 import numpy as np
 
 from .backward_report import BackwardReport, Context, GradientCheck, Kink, recognise
-from .explain import Explanation, explain
+from .code_names import Entry, entry_name, name_entries, name_nodes, your_arrays
+from .explain import Explanation, Path, explain
 from .explain_render import plural, sum_terms, wrap_factor
 from .functional import grad
 from .graph import topological_order
@@ -74,6 +75,7 @@ from .value import Value, dot
 ULPS = 16.0
 MAX_PATHS = 1000  # more paths than this to one entry are shown grouped by their last edge
 PATHS_SHOWN = 4  # paths listed one by one in a chain of factors; the rest are summed
+CHAIN_WIDTH = 94  # a path longer than this is split over lines (the report indents it by 4 more)
 DELTA = 2.0**-20  # the relative move of a local derivative's arguments that measures its size
 H = 1e-6  # central-difference step, relative to the entry (as gradcheck's eps)
 
@@ -89,11 +91,6 @@ except ImportError:  # numpy < 2
 def _number(x: Any) -> Any:
     """A Value's data; anything else (the user's own objects) as it is, for numpy to judge."""
     return x.data if isinstance(x, Value) else x
-
-
-def entry_name(name: str, index: tuple[int, ...]) -> str:
-    """`weights[0,2]`: an entry of an array, as the report and the graph's labels write it."""
-    return f"{name}[{','.join(map(str, index))}]" if index else name
 
 
 def leaves(name: str, array: np.ndarray) -> np.ndarray:
@@ -213,11 +210,16 @@ class Truth:
     # per array, the entries under a comparison that found a tie (a kink), engine only
     at_kink: dict[str, np.ndarray] = field(default_factory=dict)
     objective: Callable[[dict[str, np.ndarray]], float] | None = None  # L on floats
+    # labels the graph's nodes with your code's names, once, before the first chain of factors
+    naming: Callable[[], None] | None = None
 
     def chain(self, of: str, index: tuple[int, ...]) -> str:
         """The chain of factors that gives dL/d of[index], or "" without a graph."""
         if self.root is None:
             return ""
+        if self.naming is not None:
+            self.naming()
+            self.naming = None
         return chain_text(explain(self.root, self.leaves[of][index], max_paths=MAX_PATHS))
 
 
@@ -235,28 +237,51 @@ def chain_text(e: Explanation) -> str:
             f"{d} = 0: no path leads from L down to {e.name(e.wrt)}. At these numbers your forward's\n"
             "output does not depend on it: a max, a clip or a comparison chose a constant there."
         )
-    lines = [f"{d} = {_num(e.total)}, the sum over {plural(e.count, 'path')} from L:"]
-    for path in e.paths[:PATHS_SHOWN]:
-        kept = [f for f in path.factors if f.value != 1.0 or f.formula]
-        named = [v for v in path.nodes[1:-1] if v.label]  # an output entry, a sample's loss
-        via = (
-            f"via {e.name(named[0] if named else path.nodes[1])}"
-            if len(path.nodes) > 2
-            else "directly"
+    # A path through a factor 0 (a y_true of 0, a ReLU that is off) adds nothing: the ones
+    # that add something are shown, unless there are none.
+    adding = [p for p in e.paths if all(f.value != 0.0 for f in p.factors)] or list(e.paths)
+    left_out = len(e.paths) - len(adding)
+    head = f"{d} = {_num(e.total)}, the sum over {plural(e.count, 'path')} from L"
+    if left_out:
+        head += (
+            f"; {left_out} of them pass{'es' if left_out == 1 else ''} a factor 0 and add nothing"
         )
-        symbols = (
-            " · ".join(wrap_factor(f.formula or f.shown, i) for i, f in enumerate(kept)) or "1"
-        )
-        numbers = " · ".join(wrap_factor(f.shown, i) for i, f in enumerate(kept)) or "1"
-        parts = dict.fromkeys([symbols, numbers, _num(path.product)])  # each distinct once
-        lines.append(f"  {via}: {' = '.join(parts)}")
-    rest = e.paths[PATHS_SHOWN:]
+    lines = [head + ":"]
+    for path in adding[:PATHS_SHOWN]:
+        lines.extend(_path_lines(e, path))
+    rest = adding[PATHS_SHOWN:]
     if rest:
         together = math.fsum(p.product for p in rest)
         lines.append(f"  ... and {plural(len(rest), 'more path')}, together {_num(together)}")
-    elif e.count > 1:
-        lines.append(f"  sum: {sum_terms([p.product for p in e.paths])} = {_num(e.total)}")
+    elif len(adding) > 1:
+        lines.append(f"  sum: {sum_terms([p.product for p in adding])} = {_num(e.total)}")
     return "\n".join(lines)
+
+
+def _path_lines(e: Explanation, path: Path) -> list[str]:
+    """One path: the named nodes it passes, then its factors by name, by number and multiplied.
+
+    On one line when that fits in CHAIN_WIDTH, else the route first (wrapped between nodes)
+    and the factors under it.
+    """
+    kept = [f for f in path.factors if f.value != 1.0 or f.formula]
+    symbols = " · ".join(wrap_factor(f.formula or f.shown, i) for i, f in enumerate(kept)) or "1"
+    numbers = " · ".join(wrap_factor(f.shown, i) for i, f in enumerate(kept)) or "1"
+    parts = list(dict.fromkeys([symbols, numbers, _num(path.product)]))  # each distinct once
+    # the nodes your code named (output[0,2], sum(exp_values[0,:])), in the order the path takes
+    route = [e.name(v) for v in path.nodes[1:-1] if v.label] or [e.name(v) for v in path.nodes[1:2]]
+    line = f"  {'via ' + ' → '.join(route) if route else 'directly'}: {' = '.join(parts)}"
+    if len(line) <= CHAIN_WIDTH:
+        return [line]
+    lines = [f"  via {route[0]}"]
+    for step in route[1:]:
+        if len(lines[-1]) + len(step) + 3 > CHAIN_WIDTH:
+            lines[-1] += " →"
+            lines.append(f"      {step}")
+        else:
+            lines[-1] += f" → {step}"
+    lines[-1] += ":"
+    return [*lines, f"    {parts[0]}", *(f"    = {p}" for p in parts[1:])]
 
 
 def objective(output: Any, dvalues: Any) -> Any:
@@ -298,7 +323,8 @@ def true_gradients(
         values = {name: leaves(name, a) for name, a in arrays.items()}
         d_leaves = None if dvalues is None else leaves("dvalues", dvalues)
         try:
-            output = run({name: a.copy() for name, a in values.items()})  # yours to change
+            with your_arrays(skip=run) as named:  # your code's names for what it computes
+                output = run({name: a.copy() for name, a in values.items()})  # yours to change
             root = objective(output, d_leaves)
             if penalty is not None:
                 root = root + penalty(values)
@@ -328,7 +354,14 @@ def true_gradients(
         return numeric_gradients(run, arrays, dvalues, differs, penalty)
     assert isinstance(root, Value)
     root.label = "L"
-    label_entries(output, "output" if dvalues is not None else "loss")
+
+    def naming() -> None:  # only a wrong gradient's chain of factors needs it
+        entries: dict[Value, Entry] = {}
+        for name, a in values.items():
+            name_entries(a, name, entries)
+        name_entries(output, "output" if dvalues is not None else "loss", entries)
+        name_nodes(named, order, entries)
+
     flat = [v for a in values.values() for v in a.flat]
     grads = iter(grad(root, flat))
     scales = _scales(order)
@@ -350,7 +383,7 @@ def true_gradients(
         name: np.array([v in at_tie for v in a.flat], dtype=bool).reshape(a.shape)
         for name, a in values.items()
     }
-    return Truth(correct, allowed, "engine", "", root, values, used, at_kink)
+    return Truth(correct, allowed, "engine", "", root, values, used, at_kink, naming=naming)
 
 
 def _differs(output: Any, expected: Any, eps: float) -> str:
@@ -372,15 +405,6 @@ def _differs(output: Any, expected: Any, eps: float) -> str:
     if np.allclose(numbers, theirs, rtol=1e3 * eps, atol=1e3 * eps * scale, equal_nan=True):
         return ""
     return "your forward computed other numbers on Values than on floats"
-
-
-def label_entries(array: Any, name: str) -> None:
-    """Name the unnamed nodes in an array `name[i,j]` (output, loss), so that the chain of factors reads."""
-    out = np.asarray(array, dtype=object)
-    for index in np.ndindex(out.shape):
-        v = out[index]
-        if isinstance(v, Value) and not v.label and not v.is_leaf:
-            v.label = entry_name(name, index)
 
 
 def _scales(order: list[Value]) -> dict[Value, float]:

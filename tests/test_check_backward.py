@@ -13,6 +13,7 @@ import inspect
 import io
 import pathlib
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -479,9 +480,91 @@ def test_the_books_combined_softmax_and_loss_runs_on_the_engine_with_its_chain_o
     np.testing.assert_allclose(report["dinputs"].correct, (p - Y_ONE_HOT) / 3, rtol=1e-13)
     signed = type("Signed", (combined,), {"backward": _combined_sign})
     text = str(check_backward(signed(), LOGITS_SQUARE, y_true=Y_ONE_HOT))
-    # one path through each softmax output of row 0; the one-hot zeros give 0 on three of them
-    assert f"dL/dinputs[0,0] = {p[0, 0] / 3:.6g}, the sum over 4 paths from L:" in text, text
-    assert f"sum: 0 + 0 + 0 + {p[0, 0] / 3:.6g} = {p[0, 0] / 3:.6g}" in text, text
+    # one path through each softmax output of row 0; the one-hot zeros give 0 on three of them,
+    # which are left out; the one left is named in the book's own words
+    s = e[0].sum()
+    assert (
+        f"    dL/dinputs[0,0] = {p[0, 0] / 3:.6g}, the sum over 4 paths from L; 3 of them pass a"
+        " factor 0 and add nothing:\n"
+        "      via sum(sample_losses) → sample_losses[0] → correct_confidences[0] → output[0,2] →\n"
+        "          sum(exp_values[0,:]) → exp_values[0,0] → inputs[0,0] - inputs[0,1]:\n"
+        "        1/3 · (-1) · 1/correct_confidences[0] · (-exp_values[0,2]/sum(exp_values[0,:])²)"
+        " · exp_values[0,0]\n"
+        f"        = 1/3 · (-1) · 1/{p[0, 2]:.6g} · (-{e[0, 2]:.6g}/{s:.6g}²) · {e[0, 0]:.6g}\n"
+        f"        = {p[0, 0] / 3:.6g}\n"
+    ) in text, text
+    assert "#" not in text and "sum:" not in text, text
+
+
+def test_the_books_softmax_chain_names_the_row_sum_and_the_exp_values() -> None:
+    # np.sum(exp_values, axis=1, keepdims=True) on Values is a chain of additions: its last one
+    # is named after the slice it adds up, and exp_values' entries after the local variable
+    signed = type("Signed", (R.Activation_Softmax,), {"backward": _softmax_sign})
+    chain = check_backward(signed(), X)["dinputs"].chain
+    assert int(np.argmax(X[0])) == 0  # so the shift subtracts inputs[0,0] from itself
+    s = np.exp(X[0] - X[0].max()).sum()
+    d = random_dvalues(X.shape, 0)[0, 0]
+    assert chain.splitlines()[1:5] == [
+        "  via output[0,0] → exp_values[0,0] → inputs[0,0] - inputs[0,0]:",
+        "    dvalues[0,0] · 1/sum(exp_values[0,:]) · exp_values[0,0]",
+        f"    = {d:.6g} · 1/{s:.6g} · 1",
+        f"    = {d / s:.6g}",
+    ], chain
+    assert "    dvalues[0,0] · (-exp_values[0,0]/sum(exp_values[0,:])²) · exp_values[0,0]" in chain
+    assert "#" not in chain, chain
+
+
+def test_a_chain_of_factors_names_nodes_after_your_variables_sums_and_means() -> None:
+    x = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 4.0]])
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        squares = x * x
+        return np.mean(squares, axis=1) * np.sum(x[:, :2], axis=1)
+
+    def backward(dvalues: np.ndarray) -> tuple[np.ndarray]:
+        return (2 * x * dvalues[:, None],)  # wrong: the product rule forgotten
+
+    report = ag.check_backward(forward, backward, x, dvalues=np.array([1.0, -2.0]))
+    # dL/dx[0,0] = d0 · (2 x00 / 3 · (x00 + x01) + mean(x0²)) = 2 + 14/3: every number is short
+    assert report["dx"].chain == (
+        "dL/dx[0,0] = 6.66667, the sum over 3 paths from L:\n"
+        "  via output[0] → mean(squares[0,:]) → sum(squares[0,:]) → squares[0,0]:\n"
+        "    dvalues[0] · sum(x[0,:2]) · 1/3 · x[0,0]\n"
+        "    = 1 · 3 · 1/3 · 1\n"
+        "    = 1\n"
+        "  via output[0] → mean(squares[0,:]) → sum(squares[0,:]) → squares[0,0]:\n"
+        "    dvalues[0] · sum(x[0,:2]) · 1/3 · x[0,0]\n"
+        "    = 1 · 3 · 1/3 · 1\n"
+        "    = 1\n"
+        "  via output[0] → sum(x[0,:2]): dvalues[0] · mean(squares[0,:]) = 1 · 4.66667 = 4.66667\n"
+        "  sum: 1 + 1 + 4.66667 = 6.66667"
+    )
+
+
+def test_a_sum_of_entries_that_are_not_one_slice_keeps_its_ops_name() -> None:
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return (x[0, 0] + x[1, 1]) * x  # a diagonal is no slice
+
+    report = ag.check_backward(forward, lambda d: (d,), x, dvalues=np.ones((2, 2)))
+    chain = report["dx"].chain
+    assert "dvalues[0,0] · add" in chain and "sum(" not in chain, chain
+
+
+def test_check_backward_leaves_the_profiler_as_it_found_it() -> None:
+    calls: list[str] = []
+
+    def profiler(frame: Any, event: str, arg: Any) -> None:
+        calls.append(event)
+
+    sys.setprofile(profiler)
+    try:
+        check_backward(type("Signed", (R.Activation_ReLU,), {"backward": _relu_sign})(), X)
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
+    assert calls  # it ran before and after the check
 
 
 def test_every_mutation_is_either_applied_or_said_not_to_apply() -> None:
