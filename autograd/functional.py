@@ -38,7 +38,7 @@ def backward(root: Value, grad: float = 1.0, create_graph: bool = False) -> None
 
 def grad(
     outputs: Value | float | Sequence[Value | float],
-    inputs: Value | Sequence[Value],
+    inputs: Value | Sequence[Value] | None = None,
     create_graph: bool = False,
 ) -> Any:
     """d sum(outputs) / d input for each input, returned without touching any `.grad`.
@@ -49,6 +49,8 @@ def grad(
     differentiated again. Without it the gradients are floats, so a `grad` taken inside a
     function that is differentiated again is a constant there, as in PyTorch.
     """
+    # `inputs` defaults to None only so that HIPS's grad(f), with no inputs, reaches this hint
+    # instead of Python's bare "missing 1 required positional argument".
     if callable(outputs):
         raise TypeError(
             "grad(outputs, inputs) differentiates Values already computed; for HIPS's "
@@ -58,7 +60,12 @@ def grad(
         [outputs] if isinstance(outputs, (Value, float, numbers.Real)) else list(outputs)
     )
     outs = [y for y in given if not isinstance(y, numbers.Real)]  # constants add nothing
-    ins = [inputs] if isinstance(inputs, Value) else list(inputs)
+    if isinstance(inputs, Value):
+        ins = [inputs]
+    elif inputs is None:
+        raise TypeError("grad(outputs, inputs) needs inputs: the Values to differentiate by")
+    else:
+        ins = list(inputs)
     for x in (*outs, *ins):
         if not isinstance(x, Value):
             raise TypeError(f"grad() needs Values, got {type(x).__name__}")

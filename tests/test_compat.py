@@ -156,6 +156,19 @@ def test_hips_style_grad_of_a_function_points_to_derivative() -> None:
         ag.grad(lambda x: x * x, ag.Value(1.0))  # type: ignore[arg-type]
 
 
+def test_hips_style_grad_of_a_function_alone_points_to_derivative() -> None:
+    # grad(f)(x), HIPS's habit: the call grad(f) has no inputs yet, and must still give the hint
+    with pytest.raises(TypeError, match=r"for HIPS's grad\(f\)\(x\) use ag.derivative\(f, x\)"):
+        ag.grad(lambda x: x * x)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"for HIPS's grad\(f\)\(x\) use ag.derivative"):
+        ag.grad(np.sin)  # a numpy ufunc is callable too
+
+
+def test_grad_without_inputs_says_what_it_needs() -> None:
+    with pytest.raises(TypeError, match=r"grad\(outputs, inputs\) needs inputs"):
+        ag.grad(ag.Value(2.0) ** 2)
+
+
 # ---- Value and Python's built-ins ----
 
 
