@@ -687,6 +687,32 @@ def test_collapse_by_neuron_folds_each_neuron_into_one_counted_box() -> None:
     assert {text(a).split("\n")[0] for a in values(nodes).values()} == {"y", "loss"}
 
 
+def test_sibling_boxes_stand_in_one_column_in_label_order_unless_one_feeds_another() -> None:
+    x = Value(1.0, "x")
+    outs = []
+    with ag.scope("layer"):
+        for j in (2, 10, 0, 1):  # made in neither label order nor text order
+            with ag.scope(f"neuron {j}"):
+                outs.append((x * float(j + 1)).relu())
+    with ag.scope("tangled"):
+        with ag.scope("a"):
+            a = x * 2.0
+        with ag.scope("b"):
+            b = x * 3.0 + a  # starts as deep as a, but reads a: it cannot stand beside a
+    root = ag.sum([*outs, b])
+    root.backward()
+    scene = build_scene(root, DrawOptions.parse("to_dot", {"collapse": "neuron"}))
+    (column,) = scene.columns
+    titles = [scene.groups[k].title for k in column]
+    assert titles == [f"layer / neuron {j}" for j in (0, 1, 2, 10)]
+    dot = to_dot(root, collapse="neuron")
+    # Written from the last box up: see _Writer._column for Graphviz's reversal inside frames.
+    chain = " -> ".join(f"g{k}" for k in reversed(column))
+    assert f"\t\t{{rank=same; {chain} [style=invis]}}\n" in dot
+    assert "remincross=false" in dot
+    assert "remincross" not in to_dot(root)  # without folding, nothing changes
+
+
 def test_collapse_by_layer_folds_the_whole_layer() -> None:
     loss, W, X = seed_layer()
     nodes, edges = parse(to_dot(loss, collapse="layer", highlight=X[0]))

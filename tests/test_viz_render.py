@@ -9,13 +9,17 @@ import shutil
 import struct
 import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import autograd as ag
 from autograd import Value
 from viz import GraphTooLarge, draw_graph, render, to_dot
+from viz.options import DrawOptions
+from viz.scene import build_scene
 
 if shutil.which("dot") is None:  # pragma: no cover - `make test` installs it first
     pytest.fail("Graphviz's `dot` is not on PATH: run `bash scripts/ensure-dot.sh`")
@@ -249,6 +253,62 @@ def test_the_layers_inputs_form_one_ordered_column_left_of_ordered_weights() -> 
         assert ys == sorted(ys, reverse=True), (i, ys)  # w_i1 above w_i2 above ...
     # The neurons come in order too, top to bottom.
     assert at["w11"][1] > at["w21"][1] > at["w31"][1]
+
+
+def micrograd_mlp() -> Value:
+    """micrograd's MLP(2, [4, 4, 1]) on one sample: its layers are nn.mlp.Layer."""
+    import nn
+
+    model = nn.MLP(2, [4, 4, 1], rng=1337)
+    y = model([0.5, -1.2])
+    assert isinstance(y, Value)
+    return y
+
+
+def sequential_dense() -> Value:
+    """The book's Dense layers in a Sequential, on a batch of three samples."""
+    import nn
+
+    model = nn.Sequential([nn.Dense(2, 4), nn.ReLU(), nn.Dense(4, 4), nn.ReLU(), nn.Dense(4, 1)])
+    return ag.sum([row[0] for row in model([[0.5, -1.2], [0.1, 0.3], [-0.7, 0.9]])])
+
+
+def wide_layer() -> Value:
+    """One layer of 12 neurons: neuron 10 and 11 come after 9 (label order, not text order)."""
+    import nn
+
+    return ag.sum(nn.Layer(3, 12, rng=7)([0.5, -1.2, 2.0]))
+
+
+@pytest.mark.parametrize("build", [micrograd_mlp, sequential_dense, wide_layer])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"rankdir": "TB"}, {"rankdir": "RL"}, {"clusters": False}],
+    ids=["LR", "TB", "RL", "no-frames"],
+)
+def test_folded_neurons_come_out_in_label_order_in_every_layer(
+    build: Callable[[], Value], options: dict[str, Any]
+) -> None:
+    root = build()
+    root.backward()
+    scene = build_scene(root, DrawOptions.parse("to_dot", {"collapse": "neuron", **options}))
+    plain = run_dot(to_dot(root, collapse="neuron", **options), "plain").decode()
+    rows = [p for p in map(str.split, plain.splitlines()) if p[0] == "node"]
+    at = {p[1]: (float(p[2]), float(p[3])) for p in rows}
+    layers: dict[Any, list[tuple[int, float, float]]] = {}
+    for k, b in enumerate(scene.groups):
+        number = re.fullmatch(r".*neuron (\d+)", b.title)
+        if number:
+            layers.setdefault(b.container, []).append((int(number[1]), *at[f"g{k}"]))
+    assert sum(len(n) for n in layers.values() if len(n) >= 4) >= 8  # two layers of 4, or 12
+    across = options.get("rankdir", "LR") in ("LR", "RL")
+    for neurons in layers.values():
+        neurons.sort()
+        ranks = {round(x if across else y, 3) for _, x, y in neurons}
+        assert len(ranks) == 1, neurons  # one column (one row when the arrows run down)
+        # Neuron 0 on top, or on the left when the arrows run down; y grows upwards.
+        place = [-y if across else x for _, x, y in neurons]
+        assert place == sorted(place), neurons
 
 
 def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:

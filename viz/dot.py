@@ -19,7 +19,6 @@ at once whatever the graph's size.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,7 +29,7 @@ from .legend import legend
 from .marks import NO_MARKS, Marks
 from .options import DEFAULT_MAX_NODES, DrawOptions
 from .overlay import overlay
-from .scene import GraphTooLarge, Group, Scene, build_scene, cluster_title
+from .scene import GraphTooLarge, Group, Scene, build_scene, cluster_title, label_order
 from .style import CONSTANT_FILL, GROUP_FILL, HIGHLIGHT, MUTED, OP_FILL, ZERO, html_text
 
 __all__ = ["DEFAULT_MAX_NODES", "GRAPH_NAME", "GraphTooLarge", "dot_lines", "to_dot", "write"]
@@ -76,12 +75,6 @@ def _coloured(colour: str) -> str:
     return f'color="{colour}" fontcolor="{colour}" penwidth=2.5'
 
 
-def _label_order(label: str, number: int) -> tuple[tuple[tuple[int, str], ...], int]:
-    """A sort key that puts x2 before x10: digit runs compare as numbers."""
-    runs = re.findall(r"\d+|\D+", label)
-    return tuple((int(r), "") if r.isdigit() else (-1, r) for r in runs), number
-
-
 class _Writer:
     """The DOT statements for one scene; it reads the scene and never changes it."""
 
@@ -101,9 +94,12 @@ class _Writer:
     def lines(self) -> tuple[list[str], int]:
         """Every statement, and how many of them are edges."""
         scene, g, shown = self.scene, self.g, self.scene.shown
+        # Graphviz's second crossing minimisation, over the whole graph, ignores the order
+        # that the columns of sibling boxes fix inside their frames; the first one keeps it.
+        again = " remincross=false" if scene.columns else ""
         out = [
             f'\tgraph [rankdir={self.options.rankdir} fontname="Helvetica" fontsize=11 '
-            f"nodesep=0.2 ranksep=0.35 newrank=true ordering=in]\n",
+            f"nodesep=0.2 ranksep=0.35 newrank=true ordering=in{again}]\n",
             '\tnode [fontname="Helvetica" fontsize=11 margin="0.08,0.03" penwidth=1]\n',
             '\tedge [fontname="Helvetica" fontsize=10 arrowsize=0.7 color="#525252"]\n',
         ]
@@ -135,6 +131,9 @@ class _Writer:
                     )
         for frame, column in self._shared_leaves().items():
             placed.setdefault(frame, []).append(column)
+        for boxes in scene.columns:
+            container = scene.groups[boxes[0]].container
+            placed.setdefault(container, []).append(self._column(boxes, container))
         for (tail, head), (n, any_highlighted) in between_boxes.items():
             style = ["style=bold"]
             if n > 1:
@@ -353,9 +352,24 @@ class _Writer:
         for frame, leaves in shared.items():
             if len(leaves) < 2:
                 continue
-            leaves.sort(key=lambda p: _label_order(g.nodes[p].label, p))
+            leaves.sort(key=lambda p: label_order(g.nodes[p].label, p))
             columns[frame] = f"\t{{rank=same; {' '.join(f'v{p}' for p in leaves)}}}\n"
         return columns
+
+    def _column(self, boxes: tuple[int, ...], container: Scope | None) -> str:
+        """One rank holding `boxes`, chained by invisible arrows so that they keep their order.
+
+        Within one rank, a chain a -> b puts a first: above b when the arrows run across
+        (rankdir LR or RL), left of it when they run down. Inside a frame, Graphviz 2.43
+        lays a chain out the other way round when the arrows run across (a cluster does not
+        inherit the turned layout), so there the chain is written from the last box to the
+        first; tests check the order `dot` gives.
+        """
+        turned = self.options.rankdir in ("LR", "RL")
+        if turned and self.options.clusters and container is not None:
+            boxes = boxes[::-1]
+        chain = " -> ".join(f"g{k}" for k in boxes)
+        return f"\t{{rank=same; {chain} [style=invis]}}\n"
 
     def _stub(self, i: int, node: str, edge: str, n: int, what: str) -> str:
         """A "… n more users" text beside node i, in its frame; returns the dashed arrow to it."""

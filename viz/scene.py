@@ -9,6 +9,7 @@ times, for example once per step of a backward pass, with different marks on its
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class Scene:
     group_of: list[int]  # the box node i is folded into, or -1 when it is drawn as itself
     groups: list[Group]
     scale: GradScale  # the gradient colours, over the nodes shown
+    # Sibling boxes (a layer's neurons) drawn as one column, each listed in label order.
+    columns: tuple[tuple[int, ...], ...] = ()
 
     def is_highlighted(self, i: int) -> bool:
         """Node i lies on a path from a root down to the highlighted node."""
@@ -135,10 +138,21 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
     scale = GradScale(finite_max_abs(data(g.nodes[i].grad) for i in range(len(g)) if shown[i]))
     group_of = [-1] * len(g)
     groups: list[Group] = []
+    columns: tuple[tuple[int, ...], ...] = ()
     if options.collapse is not None:
         keep = {g.index[r] for r in g.roots} | ({highlight} if highlight is not None else set())
         group_of, groups = _fold(g, options.collapse, keep, highlighted, max_nodes)
-    return Scene(g, shown, highlight, highlighted, focus, options.collapse, group_of, groups, scale)
+        columns = _columns(g, group_of, groups)
+    return Scene(
+        g, shown, highlight, highlighted, focus, options.collapse, group_of, groups, scale, columns
+    )
+
+
+def label_order(label: str, number: int) -> tuple[tuple[tuple[int, str], ...], int]:
+    """A sort key that puts x2 before x10 (and neuron 2 before neuron 10): digit runs compare
+    as numbers; `number` breaks ties."""
+    runs = re.findall(r"\d+|\D+", label)
+    return tuple((int(r), "") if r.isdigit() else (-1, r) for r in runs), number
 
 
 def _member(g: Graph, v: Value | None, what: str) -> int | None:
@@ -241,6 +255,60 @@ def _fold(
             f"with focus=<a Value>, depth=<k>"
         )
     return group_of, groups
+
+
+def _columns(g: Graph, group_of: list[int], groups: list[Group]) -> tuple[tuple[int, ...], ...]:
+    """The boxes that stand side by side in one column, such as the neurons of one layer.
+
+    Boxes sit in one column when they share a frame, their first computed nodes lie equally
+    deep in the graph, and none of them feeds another. Graphviz would order them by crossing
+    count, which is the same for every order of a fully connected layer, so it shuffles them
+    (neuron 2, 3, 0, 1); the writer keeps each column in the order given here, label order.
+    """
+    depth = [0] * len(g)
+    first: dict[int, int] = {}  # box -> depth of its shallowest computed node
+    for i, ps in enumerate(g.parents):
+        if not ps:
+            continue
+        depth[i] = d = 1 + max(depth[p] for p in ps)
+        k = group_of[i]
+        if k >= 0 and groups[k].scope is not None and d < first.get(k, d + 1):
+            first[k] = d
+    found: dict[tuple[Scope | None, int], list[int]] = {}
+    for k, d in first.items():
+        found.setdefault((groups[k].container, d), []).append(k)
+    candidates = [ks for ks in found.values() if len(ks) > 1]
+    if not candidates:
+        return ()
+    # A box that feeds its neighbour cannot share its column: bit k of reach[i] says that
+    # node i depends on box k. One pass in topological order, linear in the graph.
+    bit: dict[int, int] = {}
+    mask: dict[int, int] = {}  # box -> the bits of its column
+    column_of: dict[int, int] = {}
+    for c, ks in enumerate(candidates):
+        column = 0
+        for k in ks:
+            bit[k] = 1 << len(bit)
+            column |= bit[k]
+            column_of[k] = c
+        for k in ks:
+            mask[k] = column
+    reach = [0] * len(g)
+    broken: set[int] = set()
+    for i, ps in enumerate(g.parents):
+        above = 0
+        for p in ps:
+            above |= reach[p]
+        k = group_of[i]
+        own = bit.get(k, 0)
+        if own and above & mask[k] & ~own:
+            broken.add(column_of[k])
+        reach[i] = above | own
+    return tuple(
+        tuple(sorted(ks, key=lambda k: label_order(groups[k].title, k)))
+        for c, ks in enumerate(candidates)
+        if c not in broken
+    )
 
 
 def _summarise(
