@@ -38,8 +38,22 @@ PASS_LOCK = threading.RLock()
 Check = Callable[[Any, Any, Sequence[Any]], None]
 
 
+def _check_roots(roots: tuple[Any, ...], who: str) -> None:
+    """A TypeError naming `who` for a root that is no node (nodes are read through `_inputs`)."""
+    for r in roots:
+        if not hasattr(r, "_inputs"):
+            hint = f" (unpack it: {who[:-1]}*values))" if isinstance(r, list | tuple) else ""
+            raise TypeError(f"{who} needs Values, got {type(r).__name__}{hint}")
+
+
 def topological_order(*roots: Value) -> list[Value]:
     """Every node reachable from `roots`, each one listed after all of its operands."""
+    _check_roots(roots, "topological_order()")
+    return _order(roots)
+
+
+def _order(roots: tuple[Value, ...]) -> list[Value]:
+    """`topological_order` of roots already known to be nodes."""
     # Depth-first, with an explicit stack: a None pushed above a node means "its operands are
     # done once you pop me", so the node is listed right after them (postorder).
     order: list[Value] = []
@@ -62,15 +76,17 @@ def topological_order(*roots: Value) -> list[Value]:
 
 def reverse_topological_order(*roots: Value) -> list[Value]:
     """Every node reachable from `roots`, each one listed before all of its operands."""
-    order = topological_order(*roots)
+    _check_roots(roots, "reverse_topological_order()")
+    order = _order(roots)
     order.reverse()
     return order
 
 
 def zero_grad(*roots: Value) -> None:
     """Set grad = 0 on every node of the graphs of `roots`."""
+    _check_roots(roots, "zero_grad()")
     with PASS_LOCK:
-        for v in reverse_topological_order(*roots):
+        for v in _order(roots):
             v.grad = 0.0
 
 

@@ -342,7 +342,13 @@ def apply(op: Op | str, *inputs: Any) -> Value:
 
 def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - the name mirrors Python's and numpy's
     """One n-ary node: f(x_1, ..., x_n) = x_1 + ... + x_n."""
-    args = tuple(values)
+    try:
+        it = iter(values)
+    except TypeError:
+        raise TypeError(
+            f"sum() needs an iterable of Values or numbers, got {type(values).__name__}"
+        ) from None
+    args = tuple(it)
     if not args:
         return Value(0.0)  # the empty sum is the constant 0, a leaf: no node has no operands
     if set(map(type, args)) <= _JUST_VALUE:

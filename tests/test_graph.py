@@ -268,3 +268,17 @@ def test_create_graph_records_even_inside_no_grad() -> None:
     assert g.data == 12.0 and ag.grad(g, x) == 12.0  # d/dx 3x^2 = 6x
     assert x.grad.data == 12.0 and ag.grad(x.grad, x) == 12.0
     assert y.op == ""
+
+
+def test_the_graph_walks_name_themselves_when_given_no_value() -> None:
+    x = Value(2.0)
+    y = x * x
+    for walk in (ag.topological_order, ag.reverse_topological_order, ag.zero_grad):
+        name = walk.__name__
+        with pytest.raises(TypeError, match=rf"^{name}\(\) needs Values, got int$"):
+            walk(y, 5)
+        with pytest.raises(TypeError, match=rf"got list \(unpack it: {name}\(\*values\)\)"):
+            walk([y])
+    y.backward()
+    ag.zero_grad(y)  # Values still walk as before
+    assert x.grad == 0.0 and ag.topological_order(y) == [x, y]

@@ -336,3 +336,13 @@ def test_dot_in_no_grad_is_a_leaf() -> None:
     with no_grad():
         z = ag.dot([Value(2.0)], [Value(3.0)], Value(1.0))
     assert z.data == 7.0 and z.is_leaf and z.op == ""
+
+
+def test_sum_of_something_that_is_no_iterable_names_sum() -> None:
+    with pytest.raises(
+        TypeError, match=r"^sum\(\) needs an iterable of Values or numbers, got int$"
+    ):
+        ag.sum(5)
+    with pytest.raises(TypeError, match=r"got Value$"):
+        ag.sum(Value(1.0))
+    assert ag.sum(iter([Value(1.0), 2.0])).data == 3.0  # any iterable, as before
