@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -190,6 +190,8 @@ class Sequential(Module):
 
     def __init__(self, layers: Sequence[Module], name: str | None = None) -> None:
         super().__init__(name)
+        if not isinstance(layers, Iterable):
+            raise TypeError(f"Sequential needs a list of Modules, got {type(layers).__name__}")
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):

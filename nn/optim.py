@@ -68,8 +68,9 @@ class Optimizer:
         who = type(self).__name__
         if isinstance(params, Module):
             params = params.parameters()
-        if isinstance(params, Value):
-            raise TypeError(f"{who} needs a list of parameters, got one Value")
+        if isinstance(params, Value) or not isinstance(params, Iterable):
+            what = "one Value" if isinstance(params, Value) else type(params).__name__
+            raise TypeError(f"{who} needs a list of parameters or a Module, got {what}")
         params = list(params)
         for i, p in enumerate(params):
             if not isinstance(p, Value):

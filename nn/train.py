@@ -90,6 +90,7 @@ def train_step(
     Returns (the loss before the update, the model's output): Values from the scalar path, a
     float array (n_samples, n_outputs) from replay. `engine` is "replay", "scalar" or "auto"
     (replay when the model and loss allow; see nn.replay)."""
+    _check_parts(model, loss_fn, optimizer, "train_step()")
     if replay.resolve(engine, model, loss_fn, X, "train_step()"):
         Xa = replay.as_inputs(X, "train_step() X")
         try:
@@ -101,6 +102,20 @@ def train_step(
             _fallback_warning(e)
     loss, _, _, output = _step(model, loss_fn, optimizer, X, y)
     return loss, output
+
+
+def _check_parts(model: Any, loss_fn: Any, optimizer: Any, who: str) -> None:
+    """A TypeError naming `who` for a model, loss or optimiser of the wrong kind."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{who} needs an nn Module as the model, got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(
+            f"{who} needs a loss, a callable of (predictions, targets), got {type(loss_fn).__name__}"
+        )
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"{who} needs an nn optimiser (nn.SGD, nn.Adam, ...), got {type(optimizer).__name__}"
+        )
 
 
 def _fallback_warning(e: Exception) -> None:
@@ -181,6 +196,7 @@ def fit(
       model and loss allow and falls back otherwise (see nn.replay); the numbers agree to
       rounding.
     """
+    _check_parts(model, loss_fn, optimizer, "fit()")
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"fit() epochs must be a non-negative int, got {epochs!r}")
     for what, k in (("batch_size", batch_size), ("print_every", print_every)):

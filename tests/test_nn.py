@@ -662,3 +662,29 @@ def test_clip_matches_np_clip_even_with_crossed_bounds() -> None:
         assert clip.f(x, lo, hi) == np.clip(x, lo, hi)
         # The output moves one-for-one with exactly one of x, lo, hi.
         assert sum(clip.df(clip.f(x, lo, hi), x, lo, hi)) == 1.0
+
+
+def test_models_optimisers_and_training_name_themselves_for_an_argument_of_the_wrong_kind() -> None:
+    model = nn.Sequential([nn.Dense(2, 2, rng=0)])
+    X, y = np.ones((2, 2)), np.zeros((2, 2))
+    with pytest.raises(TypeError, match=r"^Sequential needs a list of Modules, got int$"):
+        nn.Sequential(5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^Sequential needs a list of Modules, got Dense$"):
+        nn.Sequential(nn.Dense(2, 2))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^SGD needs a list of parameters or a Module, got int$"):
+        nn.SGD(5)  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"^Adam needs a list of parameters or a Module, got one Value$"
+    ):
+        nn.Adam(model.parameters()[0])  # type: ignore[arg-type]
+    sgd = nn.SGD(model)
+    for step in (nn.fit, nn.train_step):
+        who = step.__name__ + r"\(\)"  # "fit()" as a regex
+        rest = (X, y, 1) if step is nn.fit else (X, y)
+        with pytest.raises(TypeError, match=rf"^{who} needs an nn Module as the model, got int$"):
+            step(5, nn.MSE(), sgd, *rest)
+        with pytest.raises(TypeError, match=rf"^{who} needs a loss, a callable .* got int$"):
+            step(model, 5, sgd, *rest)
+        with pytest.raises(TypeError, match=rf"^{who} needs an nn optimiser .* got int$"):
+            step(model, nn.MSE(), 5, *rest)
+    assert model.parameters()[0].data == nn.Sequential([nn.Dense(2, 2, rng=0)]).parameters()[0].data
