@@ -395,3 +395,13 @@ def test_focus_on_a_weight_used_by_many_samples_draws_a_readable_neighbourhood(
     assert sum(1 for t in nodes.values() if t and t[0].startswith("p")) == 24
     png_width, png_height = struct.unpack(">II", png.read_bytes()[16:24])
     assert max(png_width, png_height) < 6000 and png_width * png_height > 2_000_000
+
+
+def test_render_names_itself_for_a_path_that_is_no_path(tmp_path: Path) -> None:
+    x = Value(2.0, "x")
+    with pytest.raises(
+        TypeError, match=r"^render\(\) needs a path \(str, bytes or os.PathLike\), got int$"
+    ):
+        render(x * x, 5)  # type: ignore[arg-type]
+    written = render(x * x, str(tmp_path / "sq").encode(), formats=("svg",))  # bytes, as os.fspath
+    assert written == [tmp_path / "sq.svg"] and written[0].read_text().count("<svg") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -102,6 +103,12 @@ def render(
     READABLE_DPI to fit: a drawing too big for a PNG with readable text is refused, before any
     file is written, with its size and the advice to write SVG or PDF.
     """
+    try:
+        base = Path(os.fsdecode(os.fspath(path)))
+    except TypeError:
+        raise TypeError(
+            f"render() needs a path (str, bytes or os.PathLike), got {type(path).__name__}"
+        ) from None
     if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
         raise TypeError(f"render() needs a number as dpi, got {type(dpi).__name__}")
     if not 1 <= dpi <= MAX_DPI:  # also False for nan
@@ -122,7 +129,6 @@ def render(
         g = graph
     else:
         g = _digraph(graph, DrawOptions.parse("render", options))
-    base = Path(path)
     if base.suffix.lstrip(".") in FORMATS:
         base = base.with_suffix("")
     # The SVG is laid out first: it says how big the drawing is, before any file is written.
