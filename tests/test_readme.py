@@ -227,3 +227,56 @@ def test_gradcheck_defaults_let_through_what_the_readme_says() -> None:
     finally:
         for op in ("exp_slightly_off", "tiny_square_flat", "exp_far_off"):
             unregister(op)
+
+
+# ---- the benchmark section's prose quotes its own tables ----
+
+
+def _bench_cells() -> dict[str, list[str]]:
+    """Each row of the Benchmarks section's two tables, by its first cell, until the replay table."""
+    section = README.split("## Benchmarks", 1)[1].split("### Replay", 1)[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows}
+
+
+def test_the_benchmark_prose_quotes_the_numbers_of_the_run_it_shows() -> None:
+    # A number in prose is either produced by code or taken from the table it sits under: when
+    # the table is replaced by a new run, a sentence left with the old run's numbers fails here.
+    rows = _bench_cells()
+    ratio = {name: cells[4] for name, cells in rows.items() if len(cells) > 6}
+    w1_10k, w1_100k = "W1 chain 10,000 steps: total", "W1 chain 100,000 steps: total"
+    assert f"1/4 of micrograd's time: {ratio[w1_10k]} at 10,000 steps and {ratio[w1_100k]}" in PROSE
+    per_node = [rows[f"W1 per op node, {d} steps ({2 * int(d.replace(',', '')):,} op nodes), "
+                     "forward + backward, CPU time"][5] for d in ("1,000", "10,000", "100,000")]  # fmt: skip
+    assert (
+        f"{per_node[0]} at 1,000 steps, {per_node[1]} at 10,000 and {per_node[2]} at 100,000"
+        in PROSE
+    )
+    product = rows["M1 bytes per op node, 100,000 products a * b of two leaves"]
+    chain = ratio["M1 bytes per op node, W1 chain of 10,000 steps: graph"]
+    assert (
+        f"{product[4]} on a product of two leaves ({product[0]} against {product[1]}), {chain}"
+        in PROSE
+    )
+    raw = ratio["W3 MLP step, 100 points, raw Values, ag.dot: total"]
+    nn_row = ratio["W3 MLP step, 100 points, nn: total"]
+    products = ratio["W3 MLP step, 100 points, raw Values, products + ag.sum (no target): total"]
+    assert f"1/25 of micrograd's time: {raw} with raw Values and {nn_row} with `nn`" in PROSE
+    assert f"it sits at {products} in the run above, against {raw} with `dot`" in PROSE
+    micrograd = rows["micrograd"]  # the phase table: ..., total, of which gc
+    assert (
+        f"micrograd spends {micrograd[5]} of its {micrograd[4]} ms W3 step in the collector"
+        in PROSE
+    )
+
+
+def test_the_w3_node_counts_in_the_readme_are_the_workloads() -> None:
+    from benchmarks import workloads
+
+    d = workloads.w3_data(100)
+    counts = []
+    for products in (True, False):
+        loss = workloads.w3_raw_loss(workloads.w3_raw_layers(d), d, products=products)
+        counts.append(sum(not v.is_leaf for v in ag.topological_order(loss)))
+    assert counts == [37_102, 6_702]
+    assert "W3's graph shrinks from 37,100 op nodes to 6,700" in PROSE
