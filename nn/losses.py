@@ -178,9 +178,13 @@ class Loss(Module):
     replayable = True
 
     def record_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
-        """`sample_loss` inside this loss's scope, as nn.replay records it."""
+        """`sample_loss` inside this loss's scope, as nn.replay records it, labelled with the
+        loss's name: a sample's graph ends there, and `explain` reads d loss/d w."""
         with ag.scope(self.name, owner=self):
-            return self.sample_loss(row, tape)
+            total, terms = self.sample_loss(row, tape)
+        if not total.label:
+            total.label = self.name
+        return total, terms
 
     def sample_loss(self, row: list[Value], tape: Recorder) -> tuple[Value, int]:
         """One sample's sum of terms and how many terms there are (see the class docstring)."""

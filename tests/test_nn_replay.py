@@ -338,6 +338,35 @@ def test_one_sample_comes_back_as_its_scalar_graph() -> None:
     assert all(m.name in g.source for m in (model[0], model[1], model[2], loss_fn))
 
 
+def test_a_samples_graph_ends_at_its_loss_named_and_drawn_inside_the_losss_frame() -> None:
+    import re
+
+    from viz import to_dot
+
+    model = nn.Sequential(
+        [nn.Dense(3, 4, rng=0, name="hidden"), nn.ReLU(name="relu"), nn.Dense(4, 3, rng=1)],
+        name="net",
+    )
+    loss_fn = nn.SoftmaxCrossEntropy(name="xent")
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    root = nn.sample_graph(model, loss_fn, X, y, i=0)
+    # the book's clip shift is the last op (nll + shift), but the node is the sample's loss
+    assert root.op == "add" and root.label == "xent" and root.scope.owner is loss_fn
+    w = model[0].weights[0][0]
+    assert str(ag.explain(root, w)).startswith("d xent/d ")
+    root.backward()
+    dot = to_dot(root, collapse="layer", legend=False)
+    # The loss's frame holds its folded box (untitled: the frame says whose it is) and the
+    # loss value itself; the model's layers sit in the model's frame.
+    frames = dict(re.findall(r"graph \[label=<([^>]*)>[^\n]*\n((?:\t\t[^\n]*\n)*)", dot))
+    assert set(frames) == {"net (Sequential)", "xent (SoftmaxCrossEntropy)"}
+    inside = frames["xent (SoftmaxCrossEntropy)"]
+    assert "<B>xent</B>" in inside and f"data {root.data:.4g}" in inside and "label=<add>" in inside
+    assert "<B>15 nodes</B>: 4 sub" in inside and "SoftmaxCrossEntropy)</B>" not in dot
+    assert "<B>xent</B>" not in frames["net (Sequential)"]
+
+
 def test_a_models_recorded_programs_go_with_it() -> None:
     import gc
     import weakref

@@ -793,6 +793,23 @@ def test_layer_means_the_innermost_scope_with_an_owner() -> None:
     assert to_dot(loss, collapse=1, legend=False).count("<B>model (Module)</B>") == 1
 
 
+def test_a_root_whose_scope_is_folded_sits_in_that_scopes_frame_beside_its_box() -> None:
+    x = Value(1.5, "x")
+    with ag.scope("mse", owner=Module()):
+        d = x - 0.5
+        loss = d.square() * 0.5  # the scope folds d and its square; the root is kept
+    loss.label = "loss"
+    loss.backward()
+    dot = to_dot(loss, collapse="layer", legend=False)
+    (frame,) = re.findall(r"subgraph cluster_\d+ \{\n([^}]*)\}", dot)
+    assert "label=<mse (Module)>" in frame
+    # the box of the scope's other nodes, untitled inside its own frame, then the root
+    # (x and the constant 0.5 join it: the box is their only user)
+    assert "<B>4 nodes</B>: 1 square &#183; 1 sub" in frame
+    assert "<B>loss</B>" in frame and "data 0.5" in frame and "label=<mul>" in frame
+    assert "<B>mse (Module)</B>" not in dot
+
+
 def test_grads_that_are_values_and_a_lone_leaf_are_drawn_too() -> None:
     x = Value(3.0, "x")
     y = x.tanh() * x

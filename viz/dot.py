@@ -390,11 +390,14 @@ class _Writer:
                     f"{n} {op}" for op, n in sorted(b.ops.items(), key=lambda t: (-t[1], t[0]))
                 )
             )
-            # Inside its parent's frame a box needs only its own name.
+            # Inside its parent's frame a box needs only its own name; inside its own frame
+            # (beside the loss value it folds away from), none.
             title = cluster_title(b.scope) if options.clusters and b.container else b.title
             if b.repeat > 1:
                 title += f" #{b.repeat}"
             rows = [f"<B>{html_text(title)}</B>", f"{b.members} nodes: {ops or '-'}"]
+            if options.clusters and b.container is b.scope:
+                rows = [f"<B>{b.members} nodes</B>: {ops or '-'}"]
             if b.leaves:
                 rows.append(f"{b.leaves} leaves (weights, constants)")
             rows.append(f"{b.outputs} output{'s' if b.outputs != 1 else ''}")

@@ -60,6 +60,9 @@ class Scene:
     scale: GradScale  # the gradient colours, over the nodes shown
     # Sibling boxes (a layer's neurons) drawn as one column, each listed in label order.
     columns: tuple[tuple[int, ...], ...] = ()
+    # folded scopes drawn as a frame around their box, because a node kept as itself (a root,
+    # the highlight) belongs to them: the loss value sits inside the loss's frame
+    framed: frozenset[Scope] = frozenset()
 
     def is_highlighted(self, i: int) -> bool:
         """Node i lies on a path from a root down to the highlighted node."""
@@ -71,7 +74,7 @@ class Scene:
         A computed node sits in its own scope; a leaf in the innermost scope shared by its
         drawn users, so that a neuron's weight sits in that neuron's frame and a layer's shared
         input in the layer's, but never outside the scope the leaf was made in. When folded,
-        a node kept as itself sits beside the box its scope was folded into.
+        a node kept as itself sits in a frame around the box its scope was folded into.
         """
         g = self.graph
         s = g.nodes[i].scope
@@ -81,7 +84,8 @@ class Scene:
                 s = common
         if s is None or self.collapse is None:
             return s
-        return at_level(s, self.collapse).parent
+        box = at_level(s, self.collapse)
+        return box if box in self.framed else box.parent
 
     def _users_scope(self, i: int) -> Scope | None:
         common: list[Scope] | None = None
@@ -139,12 +143,23 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
     group_of = [-1] * len(g)
     groups: list[Group] = []
     columns: tuple[tuple[int, ...], ...] = ()
+    framed: frozenset[Scope] = frozenset()
     if options.collapse is not None:
         keep = {g.index[r] for r in g.roots} | ({highlight} if highlight is not None else set())
-        group_of, groups = _fold(g, options.collapse, keep, highlighted, max_nodes)
+        group_of, groups, framed = _fold(g, options.collapse, keep, highlighted, max_nodes)
         columns = _columns(g, group_of, groups)
     return Scene(
-        g, shown, highlight, highlighted, focus, options.collapse, group_of, groups, scale, columns
+        g,
+        shown,
+        highlight,
+        highlighted,
+        focus,
+        options.collapse,
+        group_of,
+        groups,
+        scale,
+        columns,
+        framed,
     )
 
 
@@ -196,9 +211,10 @@ def _fold(
     keep: set[int],
     highlighted: list[bool] | None,
     max_nodes: int,
-) -> tuple[list[int], list[Group]]:
+) -> tuple[list[int], list[Group], frozenset[Scope]]:
     """Put every computed node into the box of its scope at level `collapse`; leaves follow
-    their users. The nodes in `keep` (the roots and the highlighted node) stay as themselves.
+    their users. The nodes in `keep` (the roots and the highlighted node) stay as themselves,
+    in a frame with the box their scope folds into (returned: the scopes so framed).
     """
     group_of = [-1] * len(g)
     groups: list[Group] = []
@@ -244,6 +260,14 @@ def _fold(
                 k = leaf_group[key] = len(groups)
                 groups.append(Group("", None, None))
             group_of[i] = k
+    framed = set()
+    for i in keep:
+        s = g.nodes[i].scope
+        k = None if s is None else group_at.get(box_of(s))
+        b = None if k is None else groups[k]
+        if b is not None and b.scope is not None:  # the box and the kept node, in one frame
+            b.container = b.scope
+            framed.add(b.scope)
     group_of, groups = _summarise(g, group_of, groups, highlighted)
     units = sum(1 for k in group_of if k < 0) + len(groups)
     if units > max_nodes:
@@ -254,7 +278,7 @@ def _fold(
             f"collapse at a coarser level such as collapse='layer', or draw a neighbourhood "
             f"with focus=<a Value>, depth=<k>"
         )
-    return group_of, groups
+    return group_of, groups, frozenset(framed)
 
 
 def _columns(g: Graph, group_of: list[int], groups: list[Group]) -> tuple[tuple[int, ...], ...]:
