@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 import autograd as ag
 from autograd import Value
 from autograd.names import node_name
-from viz import DEFAULT_MAX_NODES, GraphTooLarge, draw_graph, render, to_dot
+from viz import DEFAULT_MAX_NODES, GraphTooLarge, draw_graph, render, step_through, to_dot
 from viz.dot import write
 from viz.options import DrawOptions
 from viz.scene import build_scene
@@ -611,6 +612,35 @@ def test_more_values_than_max_nodes_is_refused_naming_both_ways_out() -> None:
     assert "collapse=" in str(e.value) and "focus=" in str(e.value)
     assert isinstance(e.value, ValueError)
     to_dot(loss, max_nodes=13)
+
+
+@pytest.mark.parametrize("entry", ["to_dot", "draw_graph", "render", "step_through"])
+def test_every_refusal_names_the_function_the_user_called(entry: str, tmp_path: Path) -> None:
+    calls: dict[str, Callable[..., object]] = {
+        "to_dot": to_dot,
+        "draw_graph": draw_graph,
+        "render": lambda root, **o: render(root, tmp_path / "out", **o),
+        "step_through": step_through,
+    }
+    draw = calls[entry]
+    loss, W, X = seed_layer()
+    refusals = [
+        ({"max_nodes": 12}, GraphTooLarge, "the graph has more than max_nodes=12 nodes"),
+        ({"focus": X[0], "max_nodes": 5}, GraphTooLarge, "focus='x1' with depth=2 still reaches"),
+        (
+            {"collapse": "neuron", "max_nodes": 5},
+            GraphTooLarge,
+            "collapse='neuron' still draws 6 boxes",
+        ),
+        ({"collapse": "neuron", "max_nodes": 8}, GraphTooLarge, "collapse='neuron' draws 9 arrows"),
+        ({"highlight": Value(1.0, "elsewhere")}, ValueError, "highlight=.* is not a node"),
+    ]
+    for options, error, message in refusals:
+        with pytest.raises(error, match=f"^{entry}\\(\\): {message}"):
+            draw(loss, **options)
+    with pytest.raises(TypeError, match=f"^{entry}\\(\\):? (the graph's root|needs) .*Value"):
+        draw("loss")
+    assert not list(tmp_path.iterdir())  # render() refused before writing any file
 
 
 def test_the_limit_counts_each_constant_as_the_leaf_it_is_drawn_as() -> None:

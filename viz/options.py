@@ -50,6 +50,8 @@ class DrawOptions:
     check: bool = False
     anomaly: AnomalyError | None = None
     number: Formatter = field(init=False, repr=False, compare=False)  # fmt as a function
+    # The function the user called, named by every error the drawing raises later.
+    entry: str = field(init=False, default="draw_graph", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.rankdir not in RANKDIRS:
@@ -96,9 +98,11 @@ class DrawOptions:
                 f"its options are {', '.join(known)}"
             )
         try:
-            return cls(**options)
+            parsed = cls(**options)
         except (TypeError, ValueError) as e:
             raise type(e)(f"{entry}(): {e}") from None
+        object.__setattr__(parsed, "entry", entry)
+        return parsed
 
 
 def _count(x: object, least: int) -> bool:

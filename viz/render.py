@@ -125,7 +125,9 @@ def render(
             raise ValueError(f"render() writes {', '.join(FORMATS)}; got format {f!r}")
     if isinstance(graph, graphviz.Digraph):
         if options:
-            raise TypeError(f"drawing options {sorted(options)} need a Value, not a Digraph")
+            raise TypeError(
+                f"render(): drawing options {sorted(options)} need a Value, not a Digraph"
+            )
         g = graph
     else:
         g = _digraph(graph, DrawOptions.parse("render", options))

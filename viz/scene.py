@@ -111,28 +111,31 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
     Without collapse= or focus=, a graph of more than max_nodes Values is refused after
     counting max_nodes + 1 of them, before the walk, so the refusal is quick whatever the size.
     """
-    max_nodes = options.max_nodes
-    roots = as_roots(root)
+    max_nodes, who = options.max_nodes, options.entry
+    try:
+        roots = as_roots(root)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"{who}(): {e}") from None
     if (
         options.collapse is None
         and options.focus is None
         and count_nodes(roots, max_nodes) > max_nodes
     ):
         raise GraphTooLarge(
-            f"the graph has more than max_nodes={max_nodes} nodes, which Graphviz cannot lay "
+            f"{who}(): the graph has more than max_nodes={max_nodes} nodes, which Graphviz cannot lay "
             f"out in a few seconds. Fold it with collapse='layer' or collapse='neuron' (one box "
             f"per autograd.scope), or draw a neighbourhood with focus=<a Value>, depth=<k>; or "
             f"raise max_nodes"
         )
     g = walk(roots)
-    highlight = _member(g, options.highlight, "highlight")
-    focus = _member(g, options.focus, "focus")
+    highlight = _member(g, options.highlight, f"{who}(): highlight")
+    focus = _member(g, options.focus, f"{who}(): focus")
     if focus is not None:
         shown = _neighbourhood(g, focus, options.depth, options.fan)
         count = sum(shown)
         if count > max_nodes:
             raise GraphTooLarge(
-                f"focus={node_name(g.nodes[focus])!r} with depth={options.depth} still "
+                f"{who}(): focus={node_name(g.nodes[focus])!r} with depth={options.depth} still "
                 f"reaches {count} nodes, more than max_nodes={max_nodes}: use a smaller depth, "
                 f"collapse='layer' or collapse='neuron', or raise max_nodes"
             )
@@ -146,7 +149,7 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
     framed: frozenset[Scope] = frozenset()
     if options.collapse is not None:
         keep = {g.index[r] for r in g.roots} | ({highlight} if highlight is not None else set())
-        group_of, groups, framed = _fold(g, options.collapse, keep, highlighted, max_nodes)
+        group_of, groups, framed = _fold(g, options.collapse, keep, highlighted, max_nodes, who)
         columns = _columns(g, group_of, groups)
     return Scene(
         g,
@@ -211,10 +214,12 @@ def _fold(
     keep: set[int],
     highlighted: list[bool] | None,
     max_nodes: int,
+    who: str,
 ) -> tuple[list[int], list[Group], frozenset[Scope]]:
     """Put every computed node into the box of its scope at level `collapse`; leaves follow
     their users. The nodes in `keep` (the roots and the highlighted node) stay as themselves,
     in a frame with the box their scope folds into (returned: the scopes so framed).
+    A refusal names `who`, the function the user called.
     """
     group_of = [-1] * len(g)
     groups: list[Group] = []
@@ -273,7 +278,7 @@ def _fold(
     if units > max_nodes:
         unscoped = sum(1 for v in g.nodes if v.scope is None and v.op)
         raise GraphTooLarge(
-            f"collapse={collapse!r} still draws {units} boxes and nodes, more than "
+            f"{who}(): collapse={collapse!r} still draws {units} boxes and nodes, more than "
             f"max_nodes={max_nodes} ({unscoped} computed nodes have no autograd.scope): "
             f"collapse at a coarser level such as collapse='layer', or draw a neighbourhood "
             f"with focus=<a Value>, depth=<k>"
