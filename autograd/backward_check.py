@@ -212,6 +212,7 @@ class Truth:
     objective: Callable[[dict[str, np.ndarray]], float] | None = None  # L on floats
     # labels the graph's nodes with your code's names, once, before the first chain of factors
     naming: Callable[[], None] | None = None
+    divisors: frozenset[int] = frozenset()  # the counts your forward divides by (engine only)
 
     def chain(self, of: str, index: tuple[int, ...]) -> str:
         """The chain of factors that gives dL/d of[index], or "" without a graph."""
@@ -383,7 +384,34 @@ def true_gradients(
         name: np.array([v in at_tie for v in a.flat], dtype=bool).reshape(a.shape)
         for name, a in values.items()
     }
-    return Truth(correct, allowed, "engine", "", root, values, used, at_kink, naming=naming)
+    return Truth(
+        correct,
+        allowed,
+        "engine",
+        "",
+        root,
+        values,
+        used,
+        at_kink,
+        naming=naming,
+        divisors=_divisors(order, root),
+    )
+
+
+def _divisors(order: list[Value], root: Value) -> frozenset[int]:
+    """The whole numbers > 1 your forward divides by (x / 4, x * 0.25: np.mean's count).
+
+    L's own mean (a loss's) is the checker's, not your forward's, and is left out.
+    """
+    found = set()
+    for v in order:
+        if v is root or len(v._inputs) != 2 or type(v._inputs[1]) is not float:
+            continue
+        k = v._inputs[1]
+        c = k if v.op == "div" else 1 / k if v.op == "mul" and k != 0 else 0.0
+        if c > 1 and c == round(c):
+            found.add(int(c))
+    return frozenset(found)
 
 
 def _differs(output: Any, expected: Any, eps: float) -> str:
@@ -656,7 +684,9 @@ def check_backward(
         return forward(*xs.values())
 
     truth = true_gradients(run, arrays, d, eps, expected=output)
-    context = Context(d, arrays, _samples(arrays), _outputs(output), eps, truth.at_kink)
+    context = Context(
+        d, arrays, _samples(arrays), _outputs(output), eps, truth.at_kink, truth.divisors
+    )
     checks = [compare(f"d{n}", n, g, truth, context) for n, g in zip(arrays, grads)]
     title = f"{getattr(backward, '__name__', 'backward')}"
     return BackwardReport(

@@ -3,9 +3,12 @@
 A `BackwardReport` holds one `GradientCheck` per gradient (dweights, dbiases, dinputs, ...). Each
 check knows the learner's array, the correct one, and the tolerance per entry. When an array is
 wrong, `recognise` tries the mistakes the book's readers make, each as a mutation of the correct
-array: the transpose, the right numbers in another shape (a missing keepdims), a flipped sign, a
-constant factor (a missing / n), a sum over the wrong axis of dvalues, the side taken at a kink
-(< for <=), and dvalues passed through unchanged.
+array: the transpose (also dvalues @ W for dvalues @ W.T, when a square W makes the shapes agree),
+the right numbers in another shape (a missing keepdims), a flipped sign, a constant factor, a sum
+over the wrong axis of dvalues, the side taken at a kink (< for <=), and dvalues passed through
+unchanged. A constant factor is named a missing / n (or / outputs, or the count along the wrong
+axis) only in a loss, whose mean runs over those counts, or in a forward that divides by a count;
+a layer's factor is said as it is, whatever it happens to equal.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ class Context:
     # per array, the entries under a comparison that found a tie, where the forward took a
     # side (np.maximum(0, 0)); known when the engine ran the forward, else empty
     at_kink: dict[str, np.ndarray] = field(default_factory=dict)
+    # the counts the forward divides by (np.mean's), when the engine ran it: a forward that
+    # averages can miss a / count in its backward; one that does not (a layer) cannot
+    divisors: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -287,9 +293,26 @@ def _scale(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, 
         return "", ""
     if not _close(y, k * c, 2 * abs(k) * check.allowed + 4 * context.eps * np.abs(y)):
         return "", ""
+    # The '/ n' names only where a count divides: in a loss (its mean) and in a forward that
+    # averages. A layer's factor that happens to equal its outputs is only a factor.
+    named = _loss_counts(context) if context.dvalues is None else _divisor_counts(context)
+    for factor, name, text in named:
+        if factor not in (1, -1) and abs(k - factor) <= 1e-6 * abs(factor):
+            return name, text
+    inverse = round(1 / k)
+    fraction = f" (1/{inverse})" if abs(inverse) > 1 and abs(1 / k - inverse) <= 1e-6 else ""
+    return (
+        "factor",
+        f"yours is {k:.6g}{fraction} times the correct array: a constant factor is wrong.",
+    )
+
+
+def _loss_counts(context: Context) -> list[tuple[float, str, str]]:
+    """The factors a loss's backward gets wrong by a count, each named: its mean runs over the
+    samples (n) and, for some losses, the outputs per sample (m)."""
     n, m = context.n_samples, context.n_outputs
     why = " (n: the number of samples, the first axis of the inputs)."
-    named = [
+    return [
         (n, "missing / n", f"a missing / n: yours is n = {n} times the correct array{why}"),
         (1 / n, "extra / n", f"an extra / n: yours is the correct array divided by n = {n}{why}"),
         (
@@ -307,26 +330,40 @@ def _scale(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, 
             "missing / n",
             f"a missing / (n * outputs): yours is {n} x {m} = {n * m} times the correct array{why}",
         ),
+        (
+            n / m,
+            "wrong axis",
+            f"the count along the wrong axis: yours divides by the {m} outputs per sample"
+            f" where the mean is over the {n} samples (len(dvalues[0]) for len(dvalues)?).",
+        ),
+        (
+            m / n,
+            "wrong axis",
+            f"the count along the wrong axis: yours divides by the {n} samples where the"
+            f" {m} outputs per sample belong (len(dvalues) for len(dvalues[0])?).",
+        ),
     ]
-    if context.dvalues is None:  # a loss: its mean runs over the samples and the outputs
+
+
+def _divisor_counts(context: Context) -> list[tuple[float, str, str]]:
+    """The factors a backward gets wrong by a count its forward divides by (a mean's)."""
+    named: list[tuple[float, str, str]] = []
+    for c in sorted(context.divisors):
+        by = f"your forward divides by {c} (a mean?)."
         named += [
+            (c, "missing / n", f"a missing / {c}: yours is {c} times the correct array, and {by}"),
             (
-                n / m,
-                "wrong axis",
-                f"the count along the wrong axis: yours divides by the {m} outputs per sample"
-                f" where the mean is over the {n} samples (len(dvalues[0]) for len(dvalues)?).",
+                1 / c,
+                "extra / n",
+                f"an extra / {c}: yours is the correct array divided by {c}; {by}",
             ),
             (
-                m / n,
-                "wrong axis",
-                f"the count along the wrong axis: yours divides by the {n} samples where the"
-                f" {m} outputs per sample belong (len(dvalues) for len(dvalues[0])?).",
+                -c,
+                "missing / n",
+                f"a missing / {c} and a flipped sign: yours is -{c} times the correct array, and {by}",
             ),
         ]
-    for factor, name, text in named:
-        if factor not in (1, -1) and abs(k - factor) <= 1e-6 * abs(factor):
-            return name, text
-    return "factor", f"yours is {k:.6g} times the correct array: a constant factor is wrong."
+    return named
 
 
 def _axis_text(axis: int | None) -> str:
@@ -353,6 +390,25 @@ def _wrong_axis(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[
                 f"the sum over the wrong axis: yours is np.sum(dvalues, axis={b}), the sum over"
                 f" {_axis_text(b)}; {check.name} is np.sum(dvalues, axis={right[0]}{keep}),"
                 f" the sum over {_axis_text(right[0])}.",
+            )
+    return "", ""
+
+
+def _square_transpose(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[str, str]:
+    """dvalues @ W where dvalues @ W.T belongs, for a square W: the shapes cannot tell."""
+    d, c = context.dvalues, check.correct
+    if d is None or d.ndim != 2 or y.shape != c.shape or c.shape != d.shape:
+        return "", ""
+    for name, w in context.arrays.items():
+        if w.ndim != 2 or w.shape != (d.shape[1], d.shape[1]) or name == check.of:
+            continue
+        # the products' rounding: a few ulps of the sizes of their terms
+        tol = check.allowed + 8 * context.eps * (np.abs(d) @ np.abs(w))
+        if _close(d @ w.T, c, tol) and _close(y, d @ w, tol):
+            return (
+                "transpose",
+                f"yours is dvalues @ {name} where {check.name} is dvalues @ {name}.T: a missing"
+                f" .T ({name} is square, so the shapes agree and only the numbers tell).",
             )
     return "", ""
 
@@ -403,6 +459,7 @@ def _unchanged(check: GradientCheck, y: np.ndarray, context: Context) -> tuple[s
 
 _RECOGNISERS: list[Recogniser] = [
     _transpose,
+    _square_transpose,
     _reshaped,
     _sign,
     _scale,

@@ -147,7 +147,9 @@ def check_backward(
     finally:
         np.random.set_state(after)
     n = len(x) if x.ndim else 1
-    context = Context(d, arrays, n, _outputs(x if loss else output), eps, truth.at_kink)
+    context = Context(
+        d, arrays, n, _outputs(x if loss else output), eps, truth.at_kink, truth.divisors
+    )
     checks = [
         compare("d" + name, name, grads[name], truth, context)
         for name in arrays

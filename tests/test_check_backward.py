@@ -275,7 +275,8 @@ CASES: dict[str, Case] = {
         mutations={
             "transpose": (_dense_transpose, "dweights", "transpose"),
             "wrong axis": (_dense_wrong_axis, "dbiases", "wrong axis"),
-            "/ n": (_dense_extra_n, "dweights", "extra / n"),
+            # a layer does not average: its 1/5 is a factor, said plainly
+            "/ n": (_dense_extra_n, "dweights", "factor"),
             "sign": (_dense_sign, "dinputs", "sign"),
         },
         not_applicable={"< for <=": NO_COMPARISON},
@@ -1183,3 +1184,64 @@ def test_a_losss_count_along_the_wrong_axis_is_named_with_both_counts() -> None:
     )
     # dividing by 3 where 5 belongs: yours is 5/3 of the correct array
     np.testing.assert_allclose(by_classes.yours, by_classes.correct * 5 / 3, rtol=1e-12)
+
+
+def _dense_times_outputs(self: Any, dvalues: np.ndarray) -> None:
+    R.Layer_Dense.backward(self, dvalues)
+    self.dinputs = self.dinputs * dvalues.shape[1]  # 3, the layer's outputs, by accident
+
+
+def test_a_layers_wrong_factor_is_said_plainly_even_when_it_equals_a_count() -> None:
+    # A layer does not average, so a factor of 3 (its outputs) or 1/5 (its samples) is only a
+    # factor: the '/ n' names belong to losses and to forwards that divide by a count.
+    times = type("Times", (R.Layer_Dense,), {"backward": _dense_times_outputs})
+    by_outputs = check_backward(times(4, 3, rng=7), X)["dinputs"]
+    assert (by_outputs.mistake, by_outputs.hint) == (
+        "factor",
+        "yours is 3 times the correct array: a constant factor is wrong.",
+    )
+    divided = type("Divided", (R.Layer_Dense,), {"backward": _dense_extra_n})
+    by_samples = check_backward(divided(4, 3, rng=7), X)["dweights"]
+    assert (by_samples.mistake, by_samples.hint) == (
+        "factor",
+        "yours is 0.2 (1/5) times the correct array: a constant factor is wrong.",
+    )
+
+
+def test_a_forward_that_averages_gets_the_missing_count_named() -> None:
+    x = np.array([[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 2.0, 0.25]])
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return np.mean(x, axis=1)  # divides by the 4 entries of each row
+
+    def backward(dvalues: np.ndarray) -> np.ndarray:
+        return np.repeat(dvalues[:, None], 4, axis=1)  # the / 4 forgotten
+
+    check = ag.check_backward(forward, backward, x)["dx"]
+    assert (check.mistake, check.hint) == (
+        "missing / n",
+        "a missing / 4: yours is 4 times the correct array, and your forward divides by 4"
+        " (a mean?).",
+    )
+
+
+class SquareDense(R.Layer_Dense):
+    def backward(self, dvalues: np.ndarray) -> None:
+        super().backward(dvalues)
+        self.dinputs = np.dot(dvalues, self.weights)  # .T forgotten: (3, 3) fits either way
+
+
+def test_a_missing_transpose_on_square_weights_is_named_though_the_shapes_agree() -> None:
+    layer = SquareDense(3, 3, rng=7)
+    x = np.random.default_rng(3).standard_normal((5, 3))
+    report = check_backward(layer, x)
+    check = report["dinputs"]
+    assert report.wrong == ["dinputs"] and check.problem == "values"
+    d = random_dvalues((5, 3), 0)
+    np.testing.assert_allclose(check.yours, d @ layer.weights, rtol=1e-12)
+    np.testing.assert_allclose(check.correct, d @ layer.weights.T, rtol=1e-12)
+    assert (check.mistake, check.hint) == (
+        "transpose",
+        "yours is dvalues @ weights where dinputs is dvalues @ weights.T: a missing .T (weights"
+        " is square, so the shapes agree and only the numbers tell).",
+    )
