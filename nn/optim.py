@@ -23,6 +23,7 @@ import numpy as np
 
 from autograd import Value
 from autograd.ops import data
+from autograd.reals import real
 
 from .module import Module, unique
 
@@ -126,16 +127,7 @@ class Optimizer:
         # lr_t = lr / (1 + decay * t), written as the book writes it. Computed at every step,
         # with or without decay, so that a new `learning_rate` always takes effect.
         lr = self.learning_rate * (1.0 / (1.0 + self.decay * self.iterations))
-        if grads is None:
-            # data(): after backward(create_graph=True) a grad is a Value
-            g = np.array([data(p.grad) for p in self.params], dtype=np.float64)
-        else:
-            g = np.asarray(grads, dtype=np.float64)
-            if g.shape != (len(self.params),):
-                raise ValueError(
-                    f"{type(self).__name__}.step(grads) needs {len(self.params)} gradients, "
-                    f"got shape {g.shape}"
-                )
+        g = self._own_grads() if grads is None else self._given_grads(grads)
         now = np.array([p.data for p in self.params], dtype=np.float64)
         # Whole arrays at once: numpy's +, -, *, / and sqrt round each entry exactly as the
         # same float expression in Python does, so this is the per-parameter formula to the bit.
@@ -148,6 +140,34 @@ class Optimizer:
             setattr(self, name, values.tolist())
         self.current_learning_rate = lr
         self.iterations += 1
+
+    def _own_grads(self) -> np.ndarray:
+        """Every parameter's `.grad` as a float, by Value()'s rule, or an error naming it."""
+        who = f"{type(self).__name__}.step()"
+        out = []
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if type(g) is not float:
+                # After backward(create_graph=True) a grad is a Value; else one set by hand.
+                g = (
+                    data(g)
+                    if isinstance(g, Value)
+                    else real(g, f"{who}: the grad of parameter {i}")
+                )
+            out.append(g)
+        return np.array(out, dtype=np.float64)
+
+    def _given_grads(self, grads: Any) -> np.ndarray:
+        """`grads`, one real number per parameter, as float64, or an error naming step(grads)."""
+        who = f"{type(self).__name__}.step(grads)"
+        a = np.asarray(grads)
+        if a.dtype == object:  # Python numbers too large for any numpy dtype, or no numbers
+            a = np.array([real(x, f"{who} entry {i}") for i, x in enumerate(a.ravel().tolist())])
+        elif a.dtype.kind not in "biuf":  # complex, str, dates: no silent cast to a float
+            raise TypeError(f"{who} needs real numbers, got an array of dtype {a.dtype}")
+        if a.shape != (len(self.params),):
+            raise ValueError(f"{who} needs {len(self.params)} gradients, got shape {a.shape}")
+        return np.asarray(a, dtype=np.float64)
 
     def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         """The parameters' new values and the new per-parameter state, computed without writing."""

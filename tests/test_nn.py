@@ -688,3 +688,33 @@ def test_models_optimisers_and_training_name_themselves_for_an_argument_of_the_w
         with pytest.raises(TypeError, match=rf"^{who} needs an nn optimiser .* got int$"):
             step(model, nn.MSE(), 5, *rest)
     assert model.parameters()[0].data == nn.Sequential([nn.Dense(2, 2, rng=0)]).parameters()[0].data
+
+
+def test_a_step_refuses_gradients_that_are_no_real_numbers_and_changes_nothing() -> None:
+    # Grads set by hand, or given as an array, follow Value()'s rule: a str, a complex or a date
+    # is refused by name, never cast to a float (numpy would read '1' as 1.0 and drop 2j).
+    ps = [Value(1.0), Value(2.0)]
+    ps[0].grad = 0.5
+    for bad, error, message in [
+        ("x", TypeError, r"^Adam.step\(\): the grad of parameter 1 needs a real number, got str$"),
+        (10**400, OverflowError, r"^Adam.step\(\): the grad of parameter 1 got an int too large"),
+        (np.array([1.0]), TypeError, r"got ndarray; use .item\(\) for a one-element array$"),
+    ]:
+        ps[1].grad = bad
+        with pytest.raises(error, match=message):
+            nn.Adam(ps).step()
+    for grads, error, message in [
+        (np.array(["1", "2"]), TypeError, r"^SGD.step\(grads\) needs real numbers, got an array of dtype <U1$"),
+        (np.array([1 + 2j, 1.0]), TypeError, r"got an array of dtype complex128$"),
+        (np.array([1, 2], dtype="m8[s]"), TypeError, r"got an array of dtype timedelta64\[s\]$"),
+        ([10**400, 1.0], OverflowError, r"^SGD.step\(grads\) entry 0 got an int too large"),
+        (np.ones(3), ValueError, r"^SGD.step\(grads\) needs 2 gradients, got shape \(3,\)$"),
+    ]:  # fmt: skip
+        with pytest.raises(error, match=message):
+            nn.SGD(ps).step(grads)
+    assert [p.data for p in ps] == [1.0, 2.0]
+    ps[1].grad = Value(4.0)  # after backward(create_graph=True): its number
+    sgd = nn.SGD(ps, lr=0.5)
+    sgd.step()
+    sgd.step(np.array([True, False]))  # booleans are 0 and 1, as everywhere
+    assert [p.data for p in ps] == [1.0 - 0.25 - 0.5, 2.0 - 2.0]
