@@ -28,7 +28,7 @@ from .losses import (
 from .mlp import MLP, Layer, Neuron
 from .module import Module, Sequential
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSprop
-from .replay import sample_graph
+from .replay import ScalarPathWarning, sample_graph
 from .saving import load, save
 from .train import RegressionAccuracy, accuracy, fit, train_step
 
@@ -53,6 +53,7 @@ __all__ = [
     "RMSprop",
     "ReLU",
     "RegressionAccuracy",
+    "ScalarPathWarning",
     "Sequential",
     "Sigmoid",
     "Softmax",

@@ -25,11 +25,15 @@ depend on its data, nn records a form that does not:
 The scalar path is used instead ("auto"), for a module or loss without a per-sample form, a
 loss given as a plain function, inputs that are Values, detect_anomaly(), soft (non one-hot)
 class targets, and a batch where a probability is exactly 0 (the scalar graph has a constant
-there): see `why_not`. `engine="replay"` raises with that reason instead.
+there): see `why_not`. `engine="replay"` raises with that reason instead. Where the reason is
+a part of the model (a module or loss without a per-sample form), "auto" says so once per model
+with a `ScalarPathWarning` naming the part and how to make it replay; inputs that are Values and
+detect_anomaly() ask for the scalar graph, and get it without a word.
 """
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -46,7 +50,15 @@ if TYPE_CHECKING:
     from .module import Module
     from .optim import Optimizer
 
-__all__ = ["ENGINES", "NotReplayable", "Program", "Recorder", "StepData", "why_not"]
+__all__ = [
+    "ENGINES",
+    "NotReplayable",
+    "Program",
+    "Recorder",
+    "ScalarPathWarning",
+    "StepData",
+    "why_not",
+]
 
 ENGINES = ("auto", "replay", "scalar")
 
@@ -121,20 +133,18 @@ def _modules(model: Module) -> Iterator[Module]:
         stack.extend(reversed(m.children()))
 
 
+class ScalarPathWarning(UserWarning):
+    """engine="auto" runs on the scalar path, every sample's graph of Values, because a part of
+    the model (a Module of your own, a loss function) or a batch (soft targets) cannot replay."""
+
+
 def why_not(model: Module, loss_fn: Any = None, X: Any = None) -> str | None:
     """Why this model (and loss, and inputs) cannot be replayed; None when they can."""
-    from .module import Module
-
     if current().anomaly:
         return "detect_anomaly() is on, and it checks every node of the scalar graph"
-    for m in _modules(model):
-        if not m.replayable:
-            return (
-                f"{type(m).__name__} {m.name!r} has no per-sample form (set replayable = True on "
-                "a module whose graph has the same shape for every sample)"
-            )
-    if loss_fn is not None and not (isinstance(loss_fn, Module) and loss_fn.replayable):
-        return f"the loss {loss_fn!r} is not one of nn's losses, which have a per-sample form"
+    part = _unreplayable_part(model, loss_fn)
+    if part is not None:
+        return part[0] + part[1]
     if X is not None and not (isinstance(X, np.ndarray) and X.dtype.kind in "biuf"):
         try:
             arr = np.asarray(X)
@@ -143,6 +153,50 @@ def why_not(model: Module, loss_fn: Any = None, X: Any = None) -> str | None:
         if arr.dtype.kind not in "biuf":
             return "the inputs hold Values (or are not numbers), and replay takes numbers"
     return None
+
+
+def _unreplayable_part(model: Module, loss_fn: Any) -> tuple[str, str, str] | None:
+    """(why, a short hint, how to make it replay) for the first module or loss without a
+    per-sample form, else None."""
+    from .module import Module
+
+    for m in _modules(model):
+        if not m.replayable:
+            kind = type(m).__name__
+            return (
+                f"{kind} {m.name!r} has no per-sample form",
+                " (set replayable = True on a module whose graph has the same shape for every"
+                " sample)",
+                f"if {kind}.forward takes no branch on a number, so that its graph has the same"
+                f" shape for every sample, set replayable = True on {kind}",
+            )
+    if loss_fn is not None and not (isinstance(loss_fn, Module) and loss_fn.replayable):
+        return (
+            f"the loss {loss_fn!r} is not one of nn's losses, which have a per-sample form",
+            "",
+            "use an nn loss (nn.MSE, nn.SoftmaxCrossEntropy, ...)",
+        )
+    return None
+
+
+def _warn_scalar_path(model: Module, loss_fn: Any, who: str) -> None:
+    """Say once per model and reason that engine="auto" chose the scalar path, why, and how to
+    replay: the scalar path builds every sample's graph of Values, so it is far slower."""
+    part = _unreplayable_part(model, loss_fn)
+    if part is None:  # detect_anomaly() or Values as inputs: the scalar graph was asked for
+        return
+    why, _, how = part
+    warned: set[str] = model.__dict__.setdefault("_scalar_path_warned", set())
+    if why in warned:
+        return
+    warned.add(why)
+    warnings.warn(
+        f"{who} runs on the scalar path, building every sample's graph of Values, because {why}."
+        f" To replay instead (one recorded graph run over the whole batch as arrays): {how}."
+        " Pass engine='scalar' to choose the scalar path without this warning.",
+        ScalarPathWarning,
+        stacklevel=4,  # the caller of fit(), train_step() or predict()
+    )
 
 
 class Program:
@@ -283,6 +337,7 @@ def resolve(engine: str, model: Module, loss_fn: Any, X: Any, who: str) -> bool:
         return True
     if engine == "replay":
         raise ValueError(f"{who} engine='replay' cannot run: {reason}")
+    _warn_scalar_path(model, loss_fn, who)
     return False
 
 

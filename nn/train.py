@@ -119,7 +119,11 @@ def _check_parts(model: Any, loss_fn: Any, optimizer: Any, who: str) -> None:
 
 
 def _fallback_warning(e: Exception) -> None:
-    warnings.warn(f"replay cannot run this batch, so it runs on the scalar path: {e}", stacklevel=3)
+    warnings.warn(
+        f"replay cannot run this batch, so it runs on the scalar path: {e}",
+        replay.ScalarPathWarning,
+        stacklevel=3,
+    )
 
 
 def _step(

@@ -266,7 +266,8 @@ def test_auto_falls_back_to_scalar_and_replay_says_why_not() -> None:
     model = nn.Sequential([nn.Dense(3, 1, rng=0), Doubler()])
     assert "Doubler" in (replay.why_not(model) or "")
     opt = nn.SGD(model.parameters(), lr=0.0)
-    loss, output = nn.train_step(model, nn.MSE(), opt, X, y)  # auto: the scalar path
+    with pytest.warns(nn.ScalarPathWarning, match="Doubler"):
+        loss, output = nn.train_step(model, nn.MSE(), opt, X, y)  # auto: the scalar path
     assert isinstance(output[0][0], Value)
     with pytest.raises(ValueError, match=r"train_step\(\) engine='replay' cannot run: Doubler"):
         nn.train_step(model, nn.MSE(), opt, X, y, engine="replay")
@@ -282,7 +283,8 @@ def test_auto_falls_back_to_scalar_and_replay_says_why_not() -> None:
         return nn.MSE()(out, target)
 
     assert "not one of nn's losses" in (replay.why_not(plain, my_loss) or "")
-    _, output = nn.train_step(plain, my_loss, nn.SGD(plain.parameters()), X, y)
+    with pytest.warns(nn.ScalarPathWarning, match="use an nn loss"):
+        _, output = nn.train_step(plain, my_loss, nn.SGD(plain.parameters()), X, y)
     assert isinstance(output[0][0], Value)
     with ag.detect_anomaly():
         assert "detect_anomaly" in (replay.why_not(plain) or "")
@@ -290,6 +292,35 @@ def test_auto_falls_back_to_scalar_and_replay_says_why_not() -> None:
         ValueError, match=r"fit\(\) engine must be one of 'auto', 'replay', 'scalar'"
     ):
         nn.fit(plain, nn.MSE(), nn.SGD(plain.parameters()), X, y, 1, engine="numpy")
+
+
+def test_auto_says_once_per_model_why_it_runs_on_the_scalar_path_and_how_to_replay() -> None:
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
+    model = nn.Sequential([nn.Dense(3, 1, rng=0), Doubler(name="twice")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # so that only our own once-per-model rule holds
+        nn.fit(model, nn.MSE(), nn.SGD(model.parameters()), X, y, 3, progress=False)
+        nn.train_step(model, nn.MSE(), nn.SGD(model.parameters()), X, y)
+        model.predict(X)
+    assert [w.category for w in caught] == [nn.ScalarPathWarning]
+    assert caught[0].filename == __file__  # it points at the call of fit, not into nn
+    assert str(caught[0].message) == (
+        "fit() runs on the scalar path, building every sample's graph of Values, because Doubler"
+        " 'twice' has no per-sample form. To replay instead (one recorded graph run over the whole"
+        " batch as arrays): if Doubler.forward takes no branch on a number, so that its graph has"
+        " the same shape for every sample, set replayable = True on Doubler. Pass engine='scalar'"
+        " to choose the scalar path without this warning."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        other = nn.Sequential([nn.Dense(3, 1, rng=0), Doubler()])
+        other.predict(X, engine="scalar")  # chosen: nothing to say
+        with ag.detect_anomaly():  # the scalar graph is what detect_anomaly() checks
+            plain = nn.Sequential([nn.Dense(3, 1, rng=0)])
+            nn.train_step(plain, nn.MSE(), nn.SGD(plain.parameters()), X, y)
+        with pytest.raises(nn.ScalarPathWarning, match="predict\\(\\) runs on the scalar"):
+            other.predict(X)  # another model: said again
 
 
 def test_a_batch_replay_cannot_run_falls_back_with_a_warning() -> None:
