@@ -38,6 +38,8 @@ class Scope:
 
 
 class State(NamedTuple):
+    """What the engine records in this thread or task: the graph or not, in which scope, checked."""
+
     grad_enabled: bool = True
     scope: Scope | None = None
     anomaly: bool = False

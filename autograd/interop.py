@@ -61,7 +61,9 @@ def _elsewhere(name: str, hint: str) -> Any:
     def refuse(self: Interop, *value: Any) -> Any:
         raise AttributeError(f"Value has no .{name}: {hint}")
 
-    return property(refuse, refuse)
+    return property(
+        refuse, refuse, doc=f"Raises AttributeError: chainrule has no .{name} ({hint})."
+    )
 
 
 class Interop:

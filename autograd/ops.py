@@ -320,6 +320,7 @@ _register(
 
 
 def sigmoid_array(a: Any) -> Any:
+    """1 / (1 + e^-a) entry by entry, as e^a / (1 + e^a) below 0."""
     # fsigmoid's two forms, picked per entry: e^-|a| never overflows.
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))

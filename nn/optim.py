@@ -37,6 +37,7 @@ class Range(NamedTuple):
     why: str
 
     def describe(self) -> str:
+        """The range in words, for error messages: 'a finite number >= 0 and < 1'."""
         low = f"> {self.lo:g}" if self.lo_open else f">= {self.lo:g}"
         return f"a finite number {low}" + ("" if self.hi == math.inf else f" and < {self.hi:g}")
 

@@ -68,6 +68,7 @@ class Layer_Dense:  # noqa: N801 - the book's name, kept for side-by-side readin
         self.bias_regularizer_l2 = bias_regularizer_l2
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = inputs @ weights + biases; inputs are kept for backward."""
         # X, kept because dL/dW needs it
         self.inputs = _f64(inputs)
         # Z = X W + b; the book writes np.dot(inputs, weights), but after nnfs.init() np.dot
@@ -75,6 +76,7 @@ class Layer_Dense:  # noqa: N801 - the book's name, kept for side-by-side readin
         self.output = self.inputs @ self.weights + self.biases
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dweights = inputs.T @ dvalues, dbiases = sum_s dvalues, dinputs = dvalues @ weights.T."""
         # dL/dW = X^T dL/dZ: w_ij meets input i in every sample, so sum x_si dL/dz_sj over s
         self.dweights = self.inputs.T @ dvalues
         # dL/db = sum over samples of dL/dZ, because dz_sj/db_j = 1
@@ -104,6 +106,7 @@ class Layer_Dropout:  # noqa: N801
         self.rng = None if rng is None else np.random.default_rng(rng)
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = inputs * mask / (1 - rate), mask ~ Bernoulli(1 - rate); in training only."""
         self.inputs = _f64(inputs)
         if not training:
             self.output = self.inputs.copy()
@@ -114,6 +117,7 @@ class Layer_Dropout:  # noqa: N801
         self.output = self.inputs * self.binary_mask
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dinputs = dvalues * mask / (1 - rate), the same scaled mask as forward."""
         # d output / d input = mask
         self.dinputs = dvalues * self.binary_mask
 
@@ -122,6 +126,7 @@ class Layer_Input:  # noqa: N801
     """The model's first 'layer': it passes the data on, so every layer has a predecessor."""
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = inputs, as float64."""
         self.output = _f64(inputs)
 
 
@@ -129,18 +134,21 @@ class Activation_ReLU:  # noqa: N801
     """a = max(0, z)."""
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = max(0, inputs)."""
         # z, kept to know where the gradient passes
         self.inputs = _f64(inputs)
         # a = max(0, z)
         self.output = np.maximum(0, self.inputs)
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dinputs = dvalues where inputs > 0, else 0."""
         # da/dz = 1 where z > 0, so dL/dz = dL/da there (as a float64 copy, whatever came in) ...
         self.dinputs = _f64(dvalues).copy()
         # ... and 0 where z <= 0
         self.dinputs[self.inputs <= 0] = 0
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """The outputs themselves (a ReLU output layer regresses)."""
         return outputs
 
 
@@ -148,15 +156,18 @@ class Activation_Sigmoid:  # noqa: N801
     """a = 1 / (1 + e^-z)."""
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = 1 / (1 + e^-inputs)."""
         self.inputs = _f64(inputs)
         # a = 1 / (1 + e^-z)
         self.output = 1 / (1 + np.exp(-self.inputs))
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dinputs = dvalues * (1 - output) * output."""
         # da/dz = a (1 - a), so dL/dz = dL/da * (1 - a) * a
         self.dinputs = dvalues * (1 - self.output) * self.output
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """Class 1 where output > 0.5, else 0."""
         # class 1 where p > 0.5
         return (outputs > 0.5) * 1
 
@@ -165,11 +176,13 @@ class Activation_Tanh:  # noqa: N801 - not in the book; written in its style
     """a = tanh z."""
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = tanh(inputs)."""
         self.inputs = _f64(inputs)
         # a = tanh z
         self.output = np.tanh(self.inputs)
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dinputs = dvalues * (1 - output^2)."""
         # da/dz = 1 - a^2
         self.dinputs = dvalues * (1 - self.output**2)
 
@@ -178,6 +191,7 @@ class Activation_Softmax:  # noqa: N801
     """p_j = e^(z_j - max z) / sum_k e^(z_k - max z), row by row."""
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = e^(z - max z) / sum_k e^(z_k - max z), row by row."""
         self.inputs = _f64(inputs)
         # e^(z - max z): the shift cancels in the ratio and keeps every exponent <= 0
         exp_values = np.exp(self.inputs - np.max(self.inputs, axis=1, keepdims=True))
@@ -185,6 +199,7 @@ class Activation_Softmax:  # noqa: N801
         self.output = exp_values / np.sum(exp_values, axis=1, keepdims=True)
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dinputs = (diag(p) - p p^T) @ dvalues for each sample's row p of output."""
         self.dinputs = np.empty_like(dvalues, dtype=F64)
         for index, (single_output, single_dvalues) in enumerate(zip(self.output, dvalues)):
             # p as a column vector
@@ -195,6 +210,7 @@ class Activation_Softmax:  # noqa: N801
             self.dinputs[index] = jacobian_matrix @ single_dvalues
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """The most probable class: argmax of each row."""
         # the most probable class
         return np.argmax(outputs, axis=1)
 
@@ -203,14 +219,17 @@ class Activation_Linear:  # noqa: N801
     """a = z, for regression outputs."""
 
     def forward(self, inputs: Any, training: bool = True) -> None:
+        """output = inputs."""
         self.inputs = _f64(inputs)
         self.output = self.inputs
 
     def backward(self, dvalues: np.ndarray) -> None:
+        """dinputs = dvalues."""
         # da/dz = 1
         self.dinputs = _f64(dvalues).copy()
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
+        """The outputs themselves."""
         return outputs
 
 
@@ -222,9 +241,11 @@ class Loss:
     adds every layer's penalties."""
 
     def forward(self, output: np.ndarray, y: Any) -> np.ndarray:
+        """The sample losses L_s, one per row: each loss class defines them."""
         raise NotImplementedError
 
     def regularization_loss(self, layer: Any = None) -> float:
+        """l1 sum |w| + l2 sum w^2 (and for biases) over a layer or every trainable layer."""
         # one layer's penalties (the book's chapters 14 to 17), or those of every trainable
         # layer that a Model handed over (chapters 18 and later)
         layers = [layer] if layer is not None else self.trainable_layers
@@ -247,9 +268,11 @@ class Loss:
         return float(regularization_loss)
 
     def remember_trainable_layers(self, trainable_layers: list[Any]) -> None:
+        """Keep the layers whose penalties regularization_loss() adds up."""
         self.trainable_layers = trainable_layers
 
     def calculate(self, output: Any, y: Any, *, include_regularization: bool = False) -> Any:
+        """L = mean_s L_s (and the regularisation loss if asked), also kept for the epoch."""
         # L = mean_s L_s, returned as np.mean gives it, as the book does: no float(), so that
         # check_backward can run this on Values and keep the graph
         sample_losses = self.forward(_f64(output), y)
@@ -262,6 +285,7 @@ class Loss:
         return data_loss, self.regularization_loss()
 
     def calculate_accumulated(self, *, include_regularization: bool = False) -> Any:
+        """L = the mean of every L_s since new_pass() (and the regularisation loss)."""
         # the mean of every sample loss since new_pass()
         data_loss = float(self.accumulated_sum / self.accumulated_count)
         if not include_regularization:
@@ -269,6 +293,7 @@ class Loss:
         return data_loss, self.regularization_loss()
 
     def new_pass(self) -> None:
+        """Start a new epoch's running mean."""
         self.accumulated_sum = 0.0
         self.accumulated_count = 0
 
@@ -277,6 +302,7 @@ class Loss_CategoricalCrossentropy(Loss):  # noqa: N801
     """L_s = -log p_s,c for the correct class c (indices) or -log sum_k p_sk y_sk (one-hot)."""
 
     def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        """L_s = -log p_s,c, with p clipped to [1e-7, 1 - 1e-7]."""
         y_true = np.asarray(y_true)
         samples = len(y_pred)
         # keep p in [1e-7, 1 - 1e-7] so that log p is finite
@@ -291,6 +317,7 @@ class Loss_CategoricalCrossentropy(Loss):  # noqa: N801
         return -np.log(correct_confidences)
 
     def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        """dinputs = -y / p / samples, with y one-hot."""
         y_true = np.asarray(y_true)
         samples = len(dvalues)
         labels = len(dvalues[0])
@@ -312,11 +339,13 @@ class Activation_Softmax_Loss_CategoricalCrossentropy:  # noqa: N801
         self.loss = Loss_CategoricalCrossentropy()
 
     def forward(self, inputs: Any, y_true: Any) -> float:
+        """p = softmax(inputs), stored as output; returns the mean cross-entropy of p."""
         self.activation.forward(inputs)
         self.output = self.activation.output
         return self.loss.calculate(self.output, y_true)
 
     def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        """dinputs = (p - y) / samples, y one-hot: the softmax Jacobian times -y / p."""
         y_true = np.asarray(y_true)
         samples = len(dvalues)
         if len(y_true.shape) == 2:
@@ -333,6 +362,7 @@ class Loss_BinaryCrossentropy(Loss):  # noqa: N801
     """L_s = mean_j -(y log p + (1 - y) log(1 - p))."""
 
     def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        """L_s = mean_j -(y log p + (1 - y) log(1 - p)), with p clipped to [1e-7, 1 - 1e-7]."""
         y_true = _f64(y_true)
         # keep p in [1e-7, 1 - 1e-7] so that both logs are finite
         y_pred_clipped = np.clip(y_pred, 1e-7, 1 - 1e-7)
@@ -344,6 +374,7 @@ class Loss_BinaryCrossentropy(Loss):  # noqa: N801
         return np.mean(sample_losses, axis=-1)
 
     def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        """dinputs = -(y / p - (1 - y) / (1 - p)) / outputs / samples."""
         y_true = _f64(y_true)
         samples = len(dvalues)
         outputs = len(dvalues[0])
@@ -358,10 +389,12 @@ class Loss_MeanSquaredError(Loss):  # noqa: N801
     """L_s = mean_j (y - y_hat)^2."""
 
     def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        """L_s = mean_j (y - y_hat)^2."""
         # mean over the outputs of each sample of the squared difference
         return np.mean((_f64(y_true) - y_pred) ** 2, axis=-1)
 
     def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        """dinputs = -2 (y - y_hat) / outputs / samples."""
         samples = len(dvalues)
         outputs = len(dvalues[0])
         # dL_s/dy_hat = -2 (y - y_hat) / outputs
@@ -374,9 +407,11 @@ class Loss_MeanAbsoluteError(Loss):  # noqa: N801
     """L_s = mean_j |y - y_hat|."""
 
     def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        """L_s = mean_j |y - y_hat|."""
         return np.mean(np.abs(_f64(y_true) - y_pred), axis=-1)
 
     def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        """dinputs = -sign(y - y_hat) / outputs / samples."""
         samples = len(dvalues)
         outputs = len(dvalues[0])
         # dL_s/dy_hat = -sign(y - y_hat) / outputs (0 where equal). The book's code prints
@@ -390,11 +425,13 @@ class Loss_Hinge(Loss):  # noqa: N801 - not in the book; written in its style (m
     """L_s = mean_j max(0, 1 - y s), labels y in {-1, +1}, scores s."""
 
     def forward(self, y_pred: np.ndarray, y_true: Any) -> np.ndarray:
+        """L_s = mean_j max(0, 1 - y s)."""
         y_true = _f64(y_true).reshape(y_pred.shape)
         # a margin of at least 1 on the right side costs nothing
         return np.mean(np.maximum(0, 1 - y_true * y_pred), axis=-1)
 
     def backward(self, dvalues: np.ndarray, y_true: Any) -> None:
+        """dinputs = -y / outputs / samples where 1 - y s > 0, else 0."""
         y_true = _f64(y_true).reshape(dvalues.shape)
         samples = len(dvalues)
         outputs = len(dvalues[0])
@@ -410,18 +447,22 @@ class Accuracy:
     """The shared part: the mean of the comparisons, and its running version over an epoch."""
 
     def compare(self, predictions: np.ndarray, y: Any) -> np.ndarray:
+        """One bool per prediction: right or not; each accuracy class defines it."""
         raise NotImplementedError
 
     def calculate(self, predictions: np.ndarray, y: Any) -> float:
+        """accuracy = mean of compare(predictions, y); it also counts towards the epoch's mean."""
         comparisons = self.compare(predictions, y)
         self.accumulated_sum = getattr(self, "accumulated_sum", 0) + np.sum(comparisons)
         self.accumulated_count = getattr(self, "accumulated_count", 0) + len(comparisons)
         return float(np.mean(comparisons))
 
     def calculate_accumulated(self) -> float:
+        """The mean of every comparison since new_pass()."""
         return float(self.accumulated_sum / self.accumulated_count)
 
     def new_pass(self) -> None:
+        """Start a new epoch's running mean."""
         self.accumulated_sum = 0
         self.accumulated_count = 0
 
@@ -433,9 +474,11 @@ class Accuracy_Categorical(Accuracy):  # noqa: N801
         self.binary = binary
 
     def init(self, y: Any) -> None:
+        """Nothing to learn from y (the regression accuracy takes its precision there)."""
         pass
 
     def compare(self, predictions: np.ndarray, y: Any) -> np.ndarray:
+        """prediction == class, with one-hot rows turned into class indices unless binary."""
         y = np.asarray(y)
         if not self.binary and len(y.shape) == 2:
             # one-hot rows to class indices
@@ -450,10 +493,12 @@ class Accuracy_Regression(Accuracy):  # noqa: N801
         self.precision: float | None = None
 
     def init(self, y: Any, reinit: bool = False) -> None:
+        """precision = std(y) / 250, from the first targets (or again with reinit)."""
         if self.precision is None or reinit:
             self.precision = float(np.std(_f64(y)) / 250)
 
     def compare(self, predictions: np.ndarray, y: Any) -> np.ndarray:
+        """|prediction - y| < precision."""
         return np.absolute(predictions - _f64(y)) < self.precision
 
 
@@ -473,6 +518,7 @@ class Optimizer_SGD:  # noqa: N801
         self.momentum = momentum
 
     def pre_update_params(self) -> None:
+        """lr_t = lr / (1 + decay t) when decay is set."""
         if self.decay:
             # lr_t = lr / (1 + decay t)
             self.current_learning_rate = self.learning_rate * (
@@ -480,6 +526,7 @@ class Optimizer_SGD:  # noqa: N801
             )
 
     def update_params(self, layer: Any) -> None:
+        """v = momentum v - lr_t dw (v = -lr_t dw without momentum); w <- w + v."""
         if self.momentum:
             if not hasattr(layer, "weight_momentums"):
                 # momenta start at 0 (zeros_like keeps float64; nnfs.init() leaves it alone)
@@ -503,6 +550,7 @@ class Optimizer_SGD:  # noqa: N801
         layer.biases += bias_updates
 
     def post_update_params(self) -> None:
+        """t <- t + 1."""
         self.iterations += 1
 
 
@@ -519,6 +567,7 @@ class Optimizer_Adagrad:  # noqa: N801
         self.epsilon = epsilon
 
     def pre_update_params(self) -> None:
+        """lr_t = lr / (1 + decay t) when decay is set."""
         if self.decay:
             # lr_t = lr / (1 + decay t)
             self.current_learning_rate = self.learning_rate * (
@@ -526,6 +575,7 @@ class Optimizer_Adagrad:  # noqa: N801
             )
 
     def update_params(self, layer: Any) -> None:
+        """cache <- cache + dw^2; w <- w - lr_t dw / (sqrt(cache) + epsilon)."""
         if not hasattr(layer, "weight_cache"):
             layer.weight_cache = np.zeros_like(layer.weights)
             layer.bias_cache = np.zeros_like(layer.biases)
@@ -543,6 +593,7 @@ class Optimizer_Adagrad:  # noqa: N801
         )
 
     def post_update_params(self) -> None:
+        """t <- t + 1."""
         self.iterations += 1
 
 
@@ -564,6 +615,7 @@ class Optimizer_RMSprop:  # noqa: N801
         self.rho = rho
 
     def pre_update_params(self) -> None:
+        """lr_t = lr / (1 + decay t) when decay is set."""
         if self.decay:
             # lr_t = lr / (1 + decay t)
             self.current_learning_rate = self.learning_rate * (
@@ -571,6 +623,7 @@ class Optimizer_RMSprop:  # noqa: N801
             )
 
     def update_params(self, layer: Any) -> None:
+        """cache <- rho cache + (1 - rho) dw^2; w <- w - lr_t dw / (sqrt(cache) + eps)."""
         if not hasattr(layer, "weight_cache"):
             layer.weight_cache = np.zeros_like(layer.weights)
             layer.bias_cache = np.zeros_like(layer.biases)
@@ -592,6 +645,7 @@ class Optimizer_RMSprop:  # noqa: N801
         )
 
     def post_update_params(self) -> None:
+        """t <- t + 1."""
         self.iterations += 1
 
 
@@ -615,6 +669,7 @@ class Optimizer_Adam:  # noqa: N801
         self.beta_2 = beta_2
 
     def pre_update_params(self) -> None:
+        """lr_t = lr / (1 + decay t) when decay is set."""
         if self.decay:
             # lr_t = lr / (1 + decay t)
             self.current_learning_rate = self.learning_rate * (
@@ -622,6 +677,7 @@ class Optimizer_Adam:  # noqa: N801
             )
 
     def update_params(self, layer: Any) -> None:
+        """w <- w - lr_t m_hat / (sqrt(c_hat) + eps): m, c moving averages of dw, dw^2."""
         if not hasattr(layer, "weight_cache"):
             layer.weight_momentums = np.zeros_like(layer.weights)
             layer.weight_cache = np.zeros_like(layer.weights)
@@ -662,6 +718,7 @@ class Optimizer_Adam:  # noqa: N801
         )
 
     def post_update_params(self) -> None:
+        """t <- t + 1."""
         self.iterations += 1
 
 
@@ -677,9 +734,11 @@ class Model:
         self.lines: list[str] = []  # every line train() and evaluate() printed, for tests
 
     def add(self, layer: Any) -> None:
+        """Append a layer or activation; they run in the order added."""
         self.layers.append(layer)
 
     def set(self, *, loss: Any = None, optimizer: Any = None, accuracy: Any = None) -> None:
+        """Choose the loss, the optimiser and the accuracy (any of them)."""
         if loss is not None:
             self.loss = loss
         if optimizer is not None:
@@ -688,6 +747,7 @@ class Model:
             self.accuracy = accuracy
 
     def finalize(self) -> None:
+        """Link every layer to its neighbours; use softmax + cross-entropy's short backward."""
         # each layer learns its neighbours: forward reads prev.output, backward next.dinputs
         self.input_layer = Layer_Input()
         chain = [self.input_layer, *self.layers, self.loss]
@@ -718,6 +778,7 @@ class Model:
         validation_data: tuple[Any, Any] | None = None,
         verbose: bool = True,
     ) -> None:
+        """Per epoch and batch: forward, loss, accuracy, backward, one optimiser step."""
         self.verbose = verbose
         self.accuracy.init(y)
         # the last batch may be smaller: ceil(len(X) / batch_size) steps
@@ -764,6 +825,7 @@ class Model:
                 self.evaluate(*validation_data, batch_size=batch_size)
 
     def evaluate(self, X_val: Any, y_val: Any, *, batch_size: int | None = None) -> None:
+        """The mean loss and accuracy on validation data, without training: self.validation."""
         steps = 1 if batch_size is None else -(-len(X_val) // batch_size)
         self.loss.new_pass()
         self.accuracy.new_pass()
@@ -780,6 +842,7 @@ class Model:
         self._say(f"validation, acc: {self.validation[1]:.3f}, loss: {self.validation[0]:.3f}")
 
     def predict(self, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+        """The output layer's outputs for X, batch by batch, stacked."""
         steps = 1 if batch_size is None else -(-len(X) // batch_size)
         output = []
         for step in range(steps):
@@ -788,12 +851,14 @@ class Model:
         return np.vstack(output)
 
     def forward(self, X: Any, training: bool) -> np.ndarray:
+        """Each layer's forward on its predecessor's output; returns the last layer's output."""
         self.input_layer.forward(X, training)
         for layer in self.layers:
             layer.forward(layer.prev.output, training)
         return self.layers[-1].output
 
     def backward(self, output: np.ndarray, y: Any) -> None:
+        """The loss's backward, then each layer's on its successor's dinputs, last first."""
         if self.softmax_classifier_output is not None:
             # the combined backward gives the last layer's dinputs directly
             self.softmax_classifier_output.backward(output, y)
