@@ -41,6 +41,7 @@ Check = Callable[[Any, Any, Sequence[Any]], None]
 def _check_roots(roots: tuple[Any, ...], who: str) -> None:
     """A TypeError naming `who` for a root that is no node (nodes are read through `_inputs`)."""
     for r in roots:
+        # Not isinstance(r, Value): graph.py sits below value.py, which imports it (see the top).
         if not hasattr(r, "_inputs"):
             hint = f" (unpack it: {who[:-1]}*values))" if isinstance(r, list | tuple) else ""
             raise TypeError(f"{who} needs Values, got {type(r).__name__}{hint}")
