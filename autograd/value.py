@@ -228,7 +228,11 @@ class Value(Interop):
             # The seed follows Value()'s rule: an np.float32 seed would make every gradient float32.
             grad = real(grad, "backward(grad=...)")
         with graph.PASS_LOCK:
-            order = graph.backward(self, grad, create_graph, anomaly_check((self,)))
+            try:
+                order = graph.backward(self, grad, create_graph, anomaly_check((self,)))
+            except TypeError as e:
+                # Diagnosed here, after the fact, so that the pass itself checks no grad's type.
+                raise _bad_grad(self) or e from None
             if create_graph:
                 # A constant derivative (of x / 3, say) comes out of the rules as a float; as a
                 # Value it can be differentiated again like every other gradient, giving 0.
@@ -248,6 +252,26 @@ class Value(Interop):
     def is_leaf(self) -> bool:
         """True when no op produced this value (an input, a parameter or a constant)."""
         return self._a is None
+
+
+def _bad_grad(root: Value) -> TypeError | None:
+    """The error for a node of root's graph whose grad was set by hand to no number, if any.
+
+    Only leaves can hold one: the pass sets every other grad to 0 before it starts.
+    """
+    for v in graph.topological_order(root):
+        g = v.grad
+        if type(g) is float or isinstance(g, Value) or to_float(g) is not None:
+            continue
+        node = f"leaf {v.label!r}" if v.label else f"the unlabelled leaf {v.data:g}"
+        if v._a is not None:
+            node = f"node {v.label!r}" if v.label else f"an unlabelled {v.op} node"
+        return TypeError(
+            f"backward(): the grad of {node} is {type(g).__name__} {g!r:.40}, set by hand; a "
+            f"grad must be a float (a Value after backward(create_graph=True)). The pass "
+            f"stopped part-way: call zero_grad() on the graph before the next one"
+        )
+    return None
 
 
 _JUST_VALUE = {Value}  # the types of a list of nothing but Values, as `set(map(type, ...))` sees it

@@ -346,3 +346,46 @@ def test_sum_of_something_that_is_no_iterable_names_sum() -> None:
     with pytest.raises(TypeError, match=r"got Value$"):
         ag.sum(Value(1.0))
     assert ag.sum(iter([Value(1.0), 2.0])).data == 3.0  # any iterable, as before
+
+
+@pytest.mark.parametrize("bad", [None, "0", [0.0]])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_grad_set_by_hand_to_no_number_is_named_by_backward(
+    bad: object, create_graph: bool
+) -> None:
+    w, b = Value(2.0, "w"), Value(0.5)
+    y = (w * 3.0 + b).tanh()
+    b.grad = bad
+    kind = type(bad).__name__
+    with pytest.raises(TypeError) as caught:
+        y.backward(create_graph=create_graph)
+    message = str(caught.value)
+    assert message.startswith(f"backward(): the grad of the unlabelled leaf 0.5 is {kind}"), message
+    assert "a grad must be a float" in message and "zero_grad()" in message
+    b.label = "b"
+    w.grad = 0.0
+    with pytest.raises(TypeError, match=rf"^backward\(\): the grad of leaf 'b' is {kind}"):
+        y.backward(create_graph=create_graph)
+    # Set right, it works: d tanh(3w + b)/d b = 1 - tanh(6.5)^2.
+    w.grad, b.grad = 0.0, 0.0
+    y.backward()
+    assert b.grad == 1.0 - math.tanh(6.5) ** 2
+    assert w.grad == 3.0 * (1.0 - math.tanh(6.5) ** 2)
+
+
+def test_a_leaf_root_with_a_grad_of_none_is_named_by_backward() -> None:
+    x = Value(1.5, "x")
+    x.grad = None
+    with pytest.raises(TypeError, match=r"^backward\(\): the grad of leaf 'x' is NoneType"):
+        x.backward()
+
+
+def test_a_type_error_from_a_rule_is_not_blamed_on_a_grad() -> None:
+    # A custom op whose derivative is broken raises its own TypeError, unchanged.
+    fn = ag.defop("broken_df_for_test", lambda a: a, lambda out, a: (None + a,))  # type: ignore[operator]
+    try:
+        y = fn(Value(1.0))
+        with pytest.raises(TypeError, match="unsupported operand"):
+            y.backward()
+    finally:
+        ag.unregister("broken_df_for_test")
