@@ -2,6 +2,8 @@
 
 from typing import TYPE_CHECKING
 
+# explain_render registers how an Explanation prints when imported; the model never imports it.
+from . import explain_render  # noqa: F401
 from .anomaly import AnomalyError
 from .backward_check import check_backward
 from .backward_report import BackwardReport

@@ -19,19 +19,21 @@ groups them by the last edge into `wrt`: d root/d wrt = Σ over edges v → wrt 
 d root/d v · d v/d wrt, each group with its number of paths and its subtotal.
 
 This module is the model: the paths, factors and groups as frozen dataclasses. How they read as
-text and as LaTeX is `autograd.explain_render`'s job.
+text and as LaTeX is `autograd.explain_render`'s job; it imports this module, never the other
+way round, and hands its functions to `use_renderer` when it is imported (as `import autograd`
+does), so that str(), repr() and Jupyter's rendering of an explanation reach it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from . import explain_render as render
 from .graph import reverse_topological_order
 from .names import node_name
 from .names import number_text as _num
+from .notation import repeated_operand, rule_strings
 from .ops import OPS, data, dot_order
 from .value import Value
 
@@ -60,7 +62,7 @@ class Factor:
 
     def line(self, width: int = 0) -> str:
         """`d out/d operand = formula = numbers = value  (note)`, the name padded to `width`."""
-        return render.factor_line(self, width)
+        return _renderer().factor_line(self, width)
 
     def __str__(self) -> str:
         return self.line()
@@ -123,14 +125,40 @@ class Explanation:
         return self.names.get(v) or node_name(v)
 
     def __str__(self) -> str:
-        return render.text(self)
+        return _renderer().text(self)
 
     def __repr__(self) -> str:
-        return render.summary(self)
+        return _renderer().summary(self)
 
     def _repr_markdown_(self) -> str:
         """Jupyter's rendering: the paths as math, one aligned block of factors per path."""
-        return render.markdown(self)
+        return _renderer().markdown(self)
+
+
+# ---- the hook through which the renderer writes the model ----
+
+
+class Renderer(NamedTuple):
+    """How a factor and an explanation are written; `autograd.explain_render` provides them."""
+
+    factor_line: Callable[[Factor, int], str]  # Factor.line()
+    text: Callable[[Explanation], str]  # str()
+    summary: Callable[[Explanation], str]  # repr()
+    markdown: Callable[[Explanation], str]  # Jupyter's _repr_markdown_()
+
+
+_RENDERERS: list[Renderer] = []  # the one registered, when its module has been imported
+
+
+def use_renderer(renderer: Renderer) -> None:
+    """Write explanations with `renderer` from now on (explain_render calls this on import)."""
+    _RENDERERS[:] = [renderer]
+
+
+def _renderer() -> Renderer:
+    if not _RENDERERS:  # only if autograd/__init__.py stopped importing explain_render
+        raise RuntimeError("no renderer for explanations: import autograd.explain_render")
+    return _RENDERERS[0]
 
 
 def explain(
@@ -303,9 +331,9 @@ def _factor(v: Value, i: int, value: float, names: dict[Value, str]) -> Factor:
     """The factor d v/d operand_i, named after the nodes and written with v's rule."""
     operand = v._inputs[i]
     name = f"d {names[v]}/d {names[operand]}"
-    if render.repeated_operand(v, operand):
+    if repeated_operand(v, operand):
         name += f" (operand {i + 1})"  # x * x: two edges, two factors, two paths
-    formula, numbers, note = render.rule_strings(v, i, names)
+    formula, numbers, note = rule_strings(v, i, names)
     if formula == numbers:
         formula = ""  # a rule with no operand in it (add, sum): the number says it all
     return Factor(v, operand, i, float(value), name, formula, numbers, note)

@@ -1,131 +1,32 @@
 """Chain-rule explanations, the rendering: an `Explanation` as text (str) and as LaTeX (Jupyter).
 
-The model (`autograd.explain`) holds the paths and factors; this module only writes them. Each
+The model (`autograd.explain`) holds the paths and factors and imports nothing from here; this
+module writes them, and registers itself with the model on import (`explain.use_renderer`), which
+is how `str()`, `repr()` and Jupyter's `_repr_markdown_` of an explanation reach it. Each
 factor's formula comes from its op's entry in the rule table (`Op.formula`, `Op.note`), written
-through a `Notation`: `_Style` below is that notation, in plain text or in LaTeX.
+through `autograd.notation`, in plain text or in LaTeX.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .names import count_text, node_name
+from . import explain as model
+from .names import count_text
 from .names import number_text as _num
+from .notation import LATEX, repeated_operand, rule_strings
 from .ops import data
 
-if TYPE_CHECKING:  # the model imports this module, so its types are named for mypy only
+if TYPE_CHECKING:
     from .explain import Explanation, Factor, Group
     from .value import Value
 
 MAX_TERMS = 10  # a sum with more terms than this is printed as its total only
 
 
-# ---- one factor: its formula, with names and with numbers, and its note ----
-
-
-@dataclass(frozen=True)
-class _Style:
-    """How a formula is written (plain text for str(), LaTeX for Jupyter): a `facts.Notation`.
-
-    `values` and `constants` describe the operands of the factor being written.
-    """
-
-    latex: bool
-    values: tuple[float, ...] = ()
-    constants: tuple[bool, ...] = ()
-
-    @property
-    def le(self) -> str:
-        return "\\le" if self.latex else "≤"
-
-    def name(self, raw: str) -> str:
-        """A node's name as it appears inside a formula."""
-        return _tex_text(raw) if self.latex else raw
-
-    def atom(self, s: str, base: bool = False) -> str:
-        """`s` in parentheses when it would bind wrongly as a factor (or, with base, as a power's base)."""
-        binds_loosely = s.startswith("-") or " + " in s or " - " in s
-        if self.latex:
-            if base and ("^" in s or "\\cdot" in s):
-                binds_loosely = True
-            return f"\\left({s}\\right)" if binds_loosely else s
-        if any(c in s for c in " +-*/·") or (base and ("^" in s or "²" in s)):
-            binds_loosely = True
-        return f"({s})" if binds_loosely else s
-
-    def mul(self, a: str, b: str) -> str:
-        a = self.atom(a)
-        return f"{a} \\cdot {self.atom(b)}" if self.latex else f"{a}·{self.atom(b)}"
-
-    def div(self, a: str, b: str) -> str:
-        return f"\\frac{{{a}}}{{{b}}}" if self.latex else f"{self.atom(a)}/{self.atom(b)}"
-
-    def pow(self, a: str, e: str) -> str:
-        if e == "1":
-            return a
-        a = self.atom(a, base=True)
-        if self.latex:
-            return f"{a}^{{{e}}}"
-        return f"{a}²" if e == "2" else f"{a}^{self.atom(e)}"
-
-    def ln(self, a: str) -> str:
-        return f"\\ln {self.atom(a)}" if self.latex else f"ln({a})"
-
-    def fn(self, name: str, a: str) -> str:
-        if not self.latex:
-            return f"|{a}|" if name == "abs" else f"{name}({a})"
-        if name == "sqrt":
-            return f"\\sqrt{{{a}}}"
-        if name == "abs":
-            return f"\\left|{a}\\right|"
-        macro = f"\\{name}" if name in _LATEX_FUNCTIONS else f"\\operatorname{{{name}}}"
-        return f"{macro}\\left({a}\\right)"
-
-    def num(self, x: float) -> str:
-        return _num(x)
-
-    def value(self, k: int) -> float:
-        return self.values[k]
-
-    def constant(self, k: int) -> bool:
-        return self.constants[k]
-
-
-# Functions LaTeX has a macro for (\cos); any other name is set as \operatorname{name}.
-_LATEX_FUNCTIONS = frozenset(
-    ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "log", "ln"]
-)
-TEXT = _Style(latex=False)
-LATEX = _Style(latex=True)
-
-
-def rule_strings(
-    v: Value, i: int, names: dict[Value, str], style: _Style = TEXT
-) -> tuple[str, str, str]:
-    """(formula with names, formula with numbers, note) of d v/d operand_i, from v's rule.
-
-    A rule without a formula gives ("", "") for the first two, one without a note "" for it.
-    """
-    rule = v._rule
-    assert rule is not None  # a node with operands has its rule
-    args = v._inputs
-    s = _Style(style.latex, tuple(map(data, args)), tuple(type(a) is float for a in args))
-    x = [_num(a) if type(a) is float else s.name(_operand_name(a, names)) for a in args]
-    out = s.name(_operand_name(v, names))
-    note = rule.note(s, x, out, i) if rule.note else ""
-    if rule.formula is None:
-        return "", "", note
-    numbers = [_num(data(a)) for a in args]
-    return rule.formula(s, x, out, i), rule.formula(s, numbers, _num(v.data), i), note
-
-
-def _operand_name(a: Any, names: dict[Value, str]) -> str:
-    if type(a) is float:
-        return _num(a)
-    return names.get(a) or node_name(a)
+# ---- one factor as a line of text ----
 
 
 def factor_line(f: Factor, width: int = 0) -> str:
@@ -311,11 +212,6 @@ def markdown(e: Explanation) -> str:
 # ---- small text helpers, shared with backward_check ----
 
 
-def repeated_operand(v: Value, operand: Value) -> bool:
-    """True when `operand` fills several slots of v (x * x): each slot is an edge of its own."""
-    return sum(a is operand for a in v._inputs) > 1
-
-
 def plural(n: int, word: str) -> str:
     """`1 path`, `3 paths`, with the count written by `count_text`."""
     return f"{count_text(n)} {word}" if n == 1 else f"{count_text(n)} {word}s"
@@ -342,21 +238,8 @@ def sum_terms(terms: Sequence[float]) -> str:
     return out
 
 
-# Characters that would end the math ($), start a macro (\\), unbalance a group, comment out
-# the rest of the line (%) or split an aligned row (&), inside \\text{...}.
-_TEX_SAFE = str.maketrans(
-    {"$": "S", "\\": "/", "{": "(", "}": ")", "#": "No.", "%": "pct", "&": "and"}
-)
-
-
-def _tex_text(name: str) -> str:
-    """A node name as LaTeX: mul#2 becomes a subscript, and TeX's special characters are replaced."""
-    stem, _, k = name.rpartition("#")
-    if not (stem and k.isdigit()):
-        stem, k = name, ""
-    safe = stem.translate(_TEX_SAFE)
-    return f"\\text{{{safe}}}" + (f"_{{{k}}}" if k else "")
-
-
 def _tex_d(top: str, bottom: str) -> str:
     return f"\\frac{{\\partial {top}}}{{\\partial {bottom}}}"
+
+
+model.use_renderer(model.Renderer(factor_line, text, summary, markdown))

@@ -94,6 +94,10 @@ def test_autograd_imports_point_one_way() -> None:
     assert floor["interop"] < floor["value"]
     core = ("context", "ops", "fast", "graph", "anomaly")
     assert not any({"ops_math", "ops_piecewise", "interop"} & import_graph()[m] for m in core)
+    # explain's model rests below its renderer, and both write formulas through notation.py:
+    # str(), repr() and _repr_markdown_ reach the renderer through the hook it registers.
+    assert floor["notation"] < floor["explain"] < floor["explain_render"]
+    assert "explain_render" not in import_graph()["explain"]
     # The package sits on top; so may autograd.testing, which it does not import (hypothesis).
     assert set(levels[-1]) <= {"__init__", "testing"} and "__init__" in levels[-1]
 
