@@ -1,6 +1,6 @@
 """How a local derivative is written, in plain text for str() and in LaTeX for Jupyter.
 
-`Style` is the `facts.Notation` through which each op's entry writes its formula and note;
+`_Style` is the `facts.Notation` through which each op's entry writes its formula and note;
 `rule_strings` writes one factor d out/d operand with names and with numbers. Both the model
 (`autograd.explain`, whose factors carry their text) and the renderer (`autograd.explain_render`,
 which sets them in LaTeX) write formulas through this module.
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # nodes are read through their attributes only
 
 
 @dataclass(frozen=True)
-class Style:
+class _Style:
     """How a formula is written (plain text for str(), LaTeX for Jupyter): a `facts.Notation`.
 
     `values` and `constants` describe the operands of the factor being written.
@@ -91,12 +91,12 @@ class Style:
 _LATEX_FUNCTIONS = frozenset(
     ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "exp", "log", "ln"]
 )
-TEXT = Style(latex=False)
-LATEX = Style(latex=True)
+TEXT = _Style(latex=False)
+LATEX = _Style(latex=True)
 
 
 def rule_strings(
-    v: Value, i: int, names: dict[Value, str], style: Style = TEXT
+    v: Value, i: int, names: dict[Value, str], style: _Style = TEXT
 ) -> tuple[str, str, str]:
     """(formula with names, formula with numbers, note) of d v/d operand_i, from v's rule.
 
@@ -105,7 +105,7 @@ def rule_strings(
     rule = v._rule
     assert rule is not None  # a node with operands has its rule
     args = v._inputs
-    s = Style(style.latex, tuple(map(data, args)), tuple(type(a) is float for a in args))
+    s = _Style(style.latex, tuple(map(data, args)), tuple(type(a) is float for a in args))
     x = [_num(a) if type(a) is float else s.name(_operand_name(a, names)) for a in args]
     out = s.name(_operand_name(v, names))
     note = rule.note(s, x, out, i) if rule.note else ""
