@@ -14,6 +14,7 @@ import random
 import numpy as np
 import pytest
 from graphviz import Digraph
+from sklearn.datasets import make_moons  # demo.ipynb's own import
 
 # The only lines that differ from micrograd: its `from micrograd.engine import Value`,
 # `from micrograd.nn import MLP` and `from micrograd import nn`, and a drawing's import.
@@ -58,27 +59,21 @@ def test_more_ops_expression_matches_torch() -> None:
     assert b.grad == pytest.approx(645.5772594752186, rel=1e-15)
 
 
-def moons(n: int, noise: float, rng: np.random.RandomState) -> tuple[np.ndarray, np.ndarray]:
-    """Two interleaved half circles with Gaussian noise, drawn as scikit-learn's make_moons draws.
+def demo_moons() -> tuple[np.ndarray, np.ndarray]:
+    """demo.ipynb's data: make_moons(n_samples=100, noise=0.1) drawn after np.random.seed(1337)."""
+    return make_moons(n_samples=100, noise=0.1, random_state=1337)
 
-    The upper arc (cos t, sin t) is class 0, the lower arc (1 - cos t, 1 - sin t - 0.5) class 1,
-    for t evenly spaced on [0, pi]. The points are shuffled, then noise is added, both from
-    `rng`, in that order, so that RandomState(1337) gives micrograd's demo data to the bit.
-    """
-    n_upper = n // 2
-    t_upper = np.linspace(0.0, np.pi, n_upper)
-    t_lower = np.linspace(0.0, np.pi, n - n_upper)
-    X = np.concatenate(
-        [
-            np.column_stack([np.cos(t_upper), np.sin(t_upper)]),
-            np.column_stack([1.0 - np.cos(t_lower), 1.0 - np.sin(t_lower) - 0.5]),
-        ]
-    )
-    y = np.concatenate([np.zeros(n_upper, dtype=int), np.ones(n - n_upper, dtype=int)])
-    order = np.arange(n)
-    rng.shuffle(order)
-    X, y = X[order], y[order]
-    return X + rng.normal(scale=noise, size=X.shape), y
+
+def test_demo_moons_are_the_data_micrograds_demo_draws_from_numpys_global_seed() -> None:
+    state = np.random.get_state()
+    try:
+        np.random.seed(1337)  # demo.ipynb's first cell, then its make_moons call, as written
+        X, y = make_moons(n_samples=100, noise=0.1)
+    finally:
+        np.random.set_state(state)
+    ours_X, ours_y = demo_moons()
+    assert np.array_equal(ours_X, X) and np.array_equal(ours_y, y)
+    assert X.shape == (100, 2) and np.bincount(y).tolist() == [50, 50]
 
 
 # demo.ipynb's printed record, steps 0 to 40: "step k loss L, accuracy A%".
@@ -103,7 +98,7 @@ DEMO_ACCURACIES = [
 
 def test_demo_recipe_follows_micrograds_printed_training_run() -> None:
     random.seed(1337)
-    X, y = moons(100, 0.1, np.random.RandomState(1337))
+    X, y = demo_moons()
     y = y * 2 - 1  # labels -1 and 1, numpy ints as in the demo
 
     model = MLP(2, [16, 16, 1])

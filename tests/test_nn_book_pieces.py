@@ -455,9 +455,9 @@ def test_a_schedule_that_gives_a_bad_rate_stops_fit_before_the_step() -> None:
 def test_micrograds_moons_demo_with_nn_reaches_full_accuracy() -> None:
     """MLP 2-16-16-1, hinge loss plus 1e-4 L2 on every parameter, SGD at 1.0 - 0.9 k / 100 for
     100 steps, U(-1, 1) initial weights: micrograd's demo.ipynb recipe, on its data."""
-    from test_micrograd import moons  # scikit-learn's make_moons, checked against 1.9.1 to the bit
+    from test_micrograd import demo_moons  # scikit-learn's make_moons, seeded as the demo is
 
-    X, y = moons(100, 0.1, np.random.RandomState(1337))
+    X, y = demo_moons()
     y = y * 2 - 1  # labels -1 and +1
     l2 = {"weight_regularizer_l2": 1e-4, "bias_regularizer_l2": 1e-4}
     model = nn.Sequential(
