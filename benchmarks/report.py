@@ -319,6 +319,19 @@ def version(dist: str) -> str | None:
         return None
 
 
+def threads() -> str:
+    """How many threads numpy's BLAS runs (from threadpoolctl when it is installed) and the
+    variables that set it: `numpy's BLAS 1 (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1)`."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    given = ", ".join(f"{n}={os.environ[n]}" for n in names if n in os.environ) or "none set"
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return f"numpy's BLAS: {given}"
+    blas = [str(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    return f"numpy's BLAS {'/'.join(blas) or 'unknown'} ({given})"
+
+
 def environment(torch_version: str | None) -> tuple[str, dict[str, str]]:
     """The header lines (date, Python, machine, versions) and the engines' column headings."""
     mg, th = version("micrograd"), torch_version
@@ -331,6 +344,7 @@ def environment(torch_version: str | None) -> tuple[str, dict[str, str]]:
         f"load average {load()} at the start",
         f"- micrograd {mg or 'not installed'}, torch {th or 'not installed'}, numpy "
         f"{version('numpy')}, chainrule {version('chainrule')}",
+        f"- threads: {threads()}",
     ]
     headers = {
         "chainrule": "chainrule",

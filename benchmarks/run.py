@@ -17,6 +17,7 @@ import argparse
 import cProfile
 import gc
 import io
+import os
 import pstats
 import sys
 from collections.abc import Callable
@@ -25,12 +26,25 @@ from functools import partial
 from pathlib import Path
 from time import perf_counter
 
+# One thread for numpy's BLAS and for torch, set before either library loads, which is why it
+# sits above the imports below. On this 2-CPU machine, shared with other jobs, OpenBLAS's two
+# threads spin-wait for each other whenever the scheduler gives a core away: predict on the
+# 300 x 300 grid (matrix products of 90,000 rows) took 14 ms with the machine quiet, 144-176 ms
+# with two other busy processes (its CPU time as high: spinning), and 27 ms (15 ms CPU) with one
+# thread and the same two processes. One thread is as fast when the machine is quiet (13.6 ms
+# against 13.9), so one thread measures predict, not the scheduler. OPENBLAS_NUM_THREADS=2 make
+# bench overrides it.
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+if __name__ == "__main__":
+    for _name in THREAD_VARIABLES:
+        os.environ.setdefault(_name, "1")
+
 # `python benchmarks/run.py` puts benchmarks/ on sys.path, not the repository root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import report as rp
-from benchmarks import workloads as wl
-from benchmarks.harness import (
+from benchmarks import report as rp  # noqa: E402 - after the threads are pinned
+from benchmarks import workloads as wl  # noqa: E402
+from benchmarks.harness import (  # noqa: E402
     Clock,
     Contender,
     Policy,
@@ -42,7 +56,7 @@ from benchmarks.harness import (
     measure_together,
     peak_bytes,
 )
-from benchmarks.report import ENGINES, Cell, ReplayRow, Report, Row, cell, timing_rows
+from benchmarks.report import ENGINES, Cell, ReplayRow, Report, Row, cell, timing_rows  # noqa: E402
 
 # Targets: chainrule's median over micrograd's, at most this.
 TARGET_W1 = 1 / 4
@@ -454,6 +468,10 @@ METHOD_NOTES = [
     "uses them. micrograd has no exp or log, so it cannot run W4.",
     "W1 per op node: chainrule and the floor alone, interleaved, forward + backward over the op "
     "nodes (2 per step); the target holds at every depth.",
+    "numpy's BLAS (OpenBLAS) and torch run on one thread (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS "
+    "and MKL_NUM_THREADS are 1 unless set): with two threads on this shared 2-CPU machine, "
+    "each matrix product waited for a thread the scheduler had given away, and the predict row "
+    "measured anything from 10 ms to 176 ms from one run to the next.",
     "Replay: nn records one sample's graph once and runs it over the batch as arrays "
     "(autograd.replay); 'nn, scalar path' builds every sample's graph of Values (engine="
     "'scalar'). The book's numpy code is nn.reference: the book's layers, loss and optimiser "

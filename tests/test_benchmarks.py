@@ -463,3 +463,33 @@ def test_only_runs_the_workloads_named(monkeypatch, capsys) -> None:
 def test_profile_names_the_engine_functions() -> None:
     text = run.profile_w3(3)
     assert "tottime" in text and "value.py" in text
+
+
+def test_the_benchmark_script_runs_numpys_blas_on_one_thread() -> None:
+    # OpenBLAS's second thread spin-waits whenever the shared machine's scheduler takes its core:
+    # predict on the 300 x 300 grid measured 144-176 ms that way and 14 ms on one thread. The
+    # variables must be set before numpy loads, so only the script itself can pin them.
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")  # it reads the thread count from OpenBLAS itself
+    env = {k: v for k, v in os.environ.items() if k not in run.THREAD_VARIABLES}
+    script = (
+        "import runpy, sys\n"
+        "sys.argv = ['run.py', '--help']\n"
+        "try:\n"
+        "    runpy.run_path('benchmarks/run.py', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "from benchmarks.report import threads\n"
+        "print(threads())\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == (
+        "numpy's BLAS 1 (OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1, MKL_NUM_THREADS=1)"
+    )
