@@ -250,9 +250,25 @@ def _pow_df(out: Scalar, a: Scalar, b: Scalar) -> tuple[Scalar, Scalar]:
     return (0.0 if masked else b * pow_(a, b - 1.0)), db
 
 
+def pow_array(a: Any, b: Any) -> Any:
+    """a ** b entry by entry, as fpow: numpy's power, with pow's numbers where it takes sqrt."""
+    out = np.asarray(np.power(a, b))
+    half = np.asarray(b) == 0.5
+    if half.any():
+        # numpy's loop computes a broadcast exponent of 0.5 (a constant in replay) as sqrt,
+        # which differs from pow at two inputs: sqrt(-0) = -0 and sqrt(-inf) = nan, where
+        # pow(-0, 0.5) = +0 and pow(-inf, 0.5) = +inf (C99 Annex F, as math.pow). pow's square
+        # root is never -0, so adding +0 fixes the zero's sign and nothing else. In place, on
+        # 0.5 only: 1.5x np.power's time for x ** 0.5 over 1e5 samples, 1.0x for other exponents,
+        # where np.float_power (no sqrt shortcut) takes 4.5-6x for every exponent.
+        np.add(out, 0.0, out=out, where=half)
+        np.copyto(out, np.inf, where=half & (np.asarray(a) == -np.inf))
+    return out
+
+
 def _pow_df_array(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     # _pow_df's masks, on float operands.
-    da = np.where(b == 0.0, 0.0, b * np.power(a, b - 1.0))
+    da = np.where(b == 0.0, 0.0, b * pow_array(a, b - 1.0))  # b = 1.5 needs a ** 0.5
     db = np.where((a == 0.0) & (b >= 0.0), 0.0, out * np.log(a))
     return da, db
 
@@ -276,7 +292,7 @@ _register(
         kinks=lambda a, b: ((0.0,), ()),
         formula=_pow_formula,
         domain=(((MARGIN, 10.0),), ((-3.0, 3.0),)),  # at most 10^3 = 1000 either way
-        array=ArrayForm(np.power, _pow_df_array),
+        array=ArrayForm(pow_array, _pow_df_array),
     )
 )
 _register(

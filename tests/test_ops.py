@@ -18,6 +18,7 @@ import subprocess
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from strategies import BUILT_IN_OPS, op_inputs
 
 import autograd as ag
 from autograd import Value
-from autograd.ops import BUILT_IN, OPS, array_rules, data
+from autograd.ops import BUILT_IN, OPS, Op, array_rules, data
 
 # Per op: its forward in numpy, and d f / d x_i by hand. Independent of autograd/ops.py on purpose.
 Oracle = tuple[Callable[..., float], Callable[..., tuple[float, ...]]]
@@ -186,7 +187,8 @@ def test_op_second_derivatives_match_differences_of_its_oracle(name: str) -> Non
 
 # ---- the array form: what replay runs over a batch ----
 
-SPECIAL = [-math.inf, -1e300, -2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 3.0, 1e300, math.inf, math.nan]
+# 0.5 and 1.5: x ** 0.5 is a square root, and so is the derivative of x ** 1.5.
+SPECIAL = [-math.inf, -1e300, -2.5, -1.0, -0.0, 0.0, 0.5, 1.0, 1.5, 3.0, 1e300, math.inf, math.nan]
 
 
 def _same(got: float, want: float) -> bool:
@@ -204,20 +206,39 @@ def _same(got: float, want: float) -> bool:
 
 def _check_array_form(name: str, rows: list[tuple[float, ...]]) -> None:
     op = OPS[name]
-    rules = array_rules(op)
-    assert rules is not None, f"{name} has no array form"
-    array_f, array_df = rules
     columns = [np.array(c, dtype=np.float64) for c in zip(*rows)]
+    _check_array_rows(op, rows, columns, "every operand a column")
+    # Replay hands a shared operand (a constant exponent, a weight) to the array form as one
+    # number for the whole batch: an array of shape (1,) that numpy broadcasts (a group of one
+    # node), or a stride-0 view (several nodes sharing it). numpy's loops special-case such an
+    # operand: np.power takes sqrt for a broadcast exponent of 0.5, which a full column never
+    # reaches. So each operand is also tried both ways, once per value it takes in `rows`.
+    for i, column in enumerate(columns):
+        for v in dict.fromkeys(float(c).hex() for c in column):  # -0.0 apart from 0.0
+            pick = [k for k, xs in enumerate(rows) if xs[i].hex() == v]
+            cols = [c[pick] for c in columns]
+            one = np.array([float.fromhex(v)])
+            for how, cols[i] in [("(1,)", one), ("stride-0", np.broadcast_to(one, (len(pick),)))]:
+                _check_array_rows(
+                    op, [rows[k] for k in pick], cols, f"operand {i} a {how} constant"
+                )
+
+
+def _check_array_rows(op: Op, rows: list[tuple[float, ...]], columns: list[Any], how: str) -> None:
+    """The array form on `columns` (the operands of `rows`) against the scalar rule, row by row."""
+    rules = array_rules(op)
+    assert rules is not None, f"{op.name} has no array form"
+    array_f, array_df = rules
     with np.errstate(all="ignore"):
         out = np.broadcast_to(array_f(*columns), (len(rows),))
         local = [np.broadcast_to(d, (len(rows),)) for d in array_df(out, *columns)]
     assert out.dtype == np.float64 and len(local) == len(columns)
     for k, xs in enumerate(rows):
         y = float(out[k])
-        assert _same(y, op.f(*xs)), (name, xs, y, op.f(*xs))
+        assert _same(y, op.f(*xs)), (op.name, how, xs, y, op.f(*xs))
         # Given the same output: tanh' = 1 - f^2 turns f's one ulp at x = 9 into 4e-9 relative.
         for i, d in enumerate(op.df(y, *xs)):
-            assert _same(float(local[i][k]), d), (name, xs, i, float(local[i][k]), d)
+            assert _same(float(local[i][k]), d), (op.name, how, xs, i, float(local[i][k]), d)
 
 
 @pytest.mark.parametrize("name", BUILT_IN_OPS)

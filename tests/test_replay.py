@@ -132,6 +132,28 @@ def test_a_parameter_gradient_is_the_sum_over_the_batch() -> None:
     assert r.backward({y: np.array([1.0, 0.0, 2.0])}).tolist() == [6.0 * (1.0 + 0.5)]
 
 
+def test_a_constant_power_of_one_half_replays_ieee_special_values_as_the_scalar_engine() -> None:
+    # numpy's power loop takes a broadcast exponent of 0.5 as sqrt: -0.0 and nan at x = -0.0
+    # and -inf, where pow (and the scalar engine) gives +0.0 and +inf. x ** 1.5's derivative,
+    # 1.5 x ** 0.5, takes the same path.
+    xs = [-0.0, -math.inf, 0.0, math.inf, 4.0, -4.0]
+    x = Value(0.0, "x")
+    for e in (0.5, 1.5):
+        y = x**e
+        r = Replay([y], [x], input_grads=True).forward(np.array(xs).reshape(-1, 1))
+        r.backward()
+        for s, xv in enumerate(xs):
+            leaf = Value(xv)
+            ys = leaf**e
+            ys.backward()
+            got, dgot = float(r.value(y)[s]), float(r.grad(x)[s])
+            for ours, theirs in ((got, ys.data), (dgot, leaf.grad)):
+                assert math.isnan(ours) == math.isnan(theirs), (e, xv, ours, theirs)
+                if not math.isnan(theirs):  # equal, with the sign of a zero
+                    assert (ours, math.copysign(1.0, ours)) == (theirs, math.copysign(1.0, theirs))
+        assert [float(v) for v in r.value(y)[:4]] == [0.0, math.inf, 0.0, math.inf]
+
+
 def test_nodes_of_parameters_alone_are_computed_once() -> None:
     w = [Value(float(k), f"w{k}") for k in range(1, 4)]
     x = Value(0.0, "x")
