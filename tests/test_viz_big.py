@@ -134,9 +134,11 @@ def test_collapse_by_layer_draws_two_counted_boxes(big: tuple[Value, list[Value]
     assert "20450 leaves" in dense1 and "400 outputs" in dense1
     assert "9636 nodes: 4800 mul &#183; 12 relu &#183; 12 sum" in dense2 and "12 outputs" in dense2
     assert "\tg0 -> g1 [style=bold label=<4800 edges>]" in dot
-    # What is left outside the scopes: 12 squares and the loss, each a box and an ellipse.
+    # What is left outside the scopes: 12 squares and the loss, each a box and an ellipse,
+    # and the factor x1 on each square's arrow into the loss, a text node on that arrow.
     assert len(re.findall(r"^\tv\d+ \[", dot, flags=re.M)) == 13
-    assert svg_node_count(dot) == 2 + 13 * 2 + 1
+    assert len(re.findall(r"^\tv\d+_x\d+ \[.*label=<&#215;1>", dot, flags=re.M)) == 12
+    assert svg_node_count(dot) == 2 + 13 * 2 + 12 + 1
     # Highlighting an input keeps it out of its box and lights the boxes on its paths.
     lit = to_dot(loss, collapse="layer", highlight=inputs[0])
     assert re.search(r"^\tv\d+ \[.*#7b3294.*<B>x0</B>", lit, flags=re.M)
@@ -169,7 +171,8 @@ def test_collapse_by_neuron_on_a_smaller_network_draws_one_box_per_neuron() -> N
     assert all("43 nodes: 20 mul &#183; 1 relu &#183; 1 sum" in b for b in first)
     assert all("21 leaves (weights, constants)" in b for b in first)
     assert dot.count("subgraph cluster_") == 2  # each layer frames its neuron boxes
-    assert svg_node_count(dot) == 68 + 3 * 2 + 1 * 2 + 1
+    # Boxes, 3 squares and the loss (box and ellipse each), 3 factors into the loss, legend.
+    assert svg_node_count(dot) == 68 + 3 * 2 + 1 * 2 + 3 + 1
 
 
 def test_focus_draws_a_neighbourhood_of_the_big_graph(big: tuple[Value, list[Value]]) -> None:

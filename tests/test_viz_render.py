@@ -311,6 +311,65 @@ def test_folded_neurons_come_out_in_label_order_in_every_layer(
         assert place == sorted(place), neurons
 
 
+def kept_dense_neuron() -> tuple[Value, list[Value], list[float]]:
+    """One nn.Dense neuron's output, a single `dot` of 4 weights, 4 inputs and a bias, as the
+    root: a folded drawing keeps it, with all nine of its operands drawn as boxes."""
+    import nn
+
+    dense = nn.Dense(4, 1, rng=3)
+    x = [1.0, 2.0, 3.0, 4.0]
+    ((z,),) = dense([x])
+    z.backward()
+    operands = z.parents
+    w = [v.data for v in operands[:4]]
+    # d(w . x + b)/d w_k = x_k, d/d x_k = w_k, d/d b = 1.
+    return z, operands, [*x, *w, 1.0]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"rankdir": "TB"}, {"rankdir": "RL"}, {"clusters": False}],
+    ids=["LR", "TB", "RL", "no-frames"],
+)
+def test_a_kept_nodes_factors_sit_each_on_its_own_arrow_in_a_folded_drawing(
+    options: dict[str, Any],
+) -> None:
+    z, operands, factors = kept_dense_neuron()
+    dot = to_dot(z, collapse="neuron", **options)
+    (op,) = re.findall(r"^\t*(v\d+_op) \[", dot, flags=re.M)
+    edges = re.findall(r"^\t(\S+) -> (\S+)(?: \[(.*)\])?$", dot, flags=re.M)
+    into_op = [(t, a) for t, h, a in edges if h == op]
+    # No label sits by the ellipse: each of the 9 arrows comes from a text node of its own,
+    # which one arrow enters (from its operand box, without an arrowhead).
+    assert len(into_op) == len(operands) == 9 and not any("label=" in a for _, a in into_op)
+    labels = dict(re.findall(r"^\t*(v\d+_x\d+) \[.*label=<&#215;([^>]*)>\]$", dot, flags=re.M))
+    assert [t for t, _ in into_op] == [f"{op[:-3]}_x{slot}" for slot in range(9)]
+    for slot, (factor, _) in enumerate(into_op):
+        assert float(labels[factor]) == pytest.approx(factors[slot], rel=1e-3)  # fmt {:.4g}
+        (entering,) = [(t, a) for t, h, a in edges if h == factor]
+        assert entering == (f"v{slot}", "arrowhead=none")  # v0..v8: the operands, in order
+    assert "label=<" not in "".join(a for _, _, a in edges if a)  # no text on any arrow
+    # Laid out by dot: the nine texts overlap neither each other nor any box, and the
+    # operands come in operand order (w[0,0] first: on top, or on the left when arrows run down).
+    plain = run_dot(dot, "plain").decode()
+    boxes = {
+        p[1]: tuple(map(float, p[2:6]))
+        for p in map(str.split, plain.splitlines())
+        if p[0] == "node"
+    }
+    texts = [boxes[f] for f, _ in into_op]
+    others = [b for name, b in boxes.items() if name not in labels and name != "legend"]
+
+    def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+        return abs(a[0] - b[0]) < (a[2] + b[2]) / 2 and abs(a[1] - b[1]) < (a[3] + b[3]) / 2
+
+    for n, a in enumerate(texts):
+        assert not any(overlap(a, b) for b in texts[n + 1 :] + others), (n, a)
+    across = options.get("rankdir", "LR") in ("LR", "RL")
+    place = [-boxes[f"v{k}"][1] if across else boxes[f"v{k}"][0] for k in range(9)]
+    assert place == sorted(place), place
+
+
 def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("demo", ROOT / "demo.py")
     assert spec is not None and spec.loader is not None

@@ -90,9 +90,10 @@ class _Writer:
             for i in range(len(self.g))
         ]
         self.placed: dict[Scope | None, list[str]] = {None: []}
+        self.through_text = 0  # arrows drawn as two edges, through their factor's text node
 
     def lines(self) -> tuple[list[str], int]:
-        """Every statement, and how many of them are edges."""
+        """Every statement, and how many arrows they draw."""
         scene, g, shown = self.scene, self.g, self.scene.shown
         # Graphviz's second crossing minimisation, over the whole graph, ignores the order
         # that the columns of sibling boxes fix inside their frames; the first one keeps it.
@@ -148,7 +149,7 @@ class _Writer:
             # Boxes filled by a check's verdicts leave no gradient colours to explain.
             scale = None if self.marks.fill else self.scale
             out.append(legend(scene, self.options, scale, self.marks.legend))
-        return out, len(edges)
+        return out, len(edges) - self.through_text
 
     def _attrs(self, attrs: list[str], ident: str) -> str:
         """A statement's attribute list, with its SVG id when the marks ask for ids."""
@@ -176,6 +177,7 @@ class _Writer:
         head = f"v{i}_op" if k < 0 else f"g{k}"
         local: list[float] | None = None
         hidden = 0
+        factors: list[str] = []
         for slot, p in enumerate(g.parents[i]):
             if not scene.shown[p]:
                 hidden += 1
@@ -185,13 +187,17 @@ class _Writer:
             if k < 0 and scene.group_of[p] < 0:
                 if local is None:
                     local = g.local_derivatives(i)
-                edges.extend(self._edge(p, i, slot, local, highlighted))
+                edges.extend(self._edge(p, i, slot, local, highlighted, factors))
             elif scene.group_of[p] != k:
                 count = between_boxes.setdefault((tail, head), [0, 0])
                 count[0] += 1
                 count[1] |= highlighted
         if hidden:
             edges.append(self._stub(i, f"v{i}_in", f"v{i}_in -> {head}", hidden, "operand"))
+        if len(factors) > 1 and scene.collapse is not None:
+            # One rank, in operand order: left alone, Graphviz lays a kept dot's nine factors
+            # out bottom to top inside a frame (w[3] above w[2]), and its weights follow them.
+            self.placed.setdefault(self.frames[i], []).append(self._chain(factors, self.frames[i]))
 
     def _frames(self, placed: dict[Scope | None, list[str]]) -> list[str]:
         """Top-level statements, then one nested `subgraph cluster_N` per scope, in first-use order."""
@@ -282,14 +288,23 @@ class _Writer:
         )
 
     def _edge(
-        self, p: int, i: int, slot: int, local: list[float] | None, highlighted: bool
+        self,
+        p: int,
+        i: int,
+        slot: int,
+        local: list[float] | None,
+        highlighted: bool,
+        factors: list[str],
     ) -> list[str]:
         """The arrow from operand p into node i's op, labelled with its factor.
 
         A leaf drawn outside node i's frame (a layer's input, shared by its neurons) sends its
         arrows across other arrows, where a label in the middle of the arrow could belong to
         any of them. Its factor is drawn as a small text node inside node i's frame that the
-        arrow passes through, so each label sits on its own arrow.
+        arrow passes through, so each label sits on its own arrow. A folded drawing does the
+        same for every factor: the nodes it keeps (the root, the highlight) are often one
+        `dot` of a whole neuron, whose nine labels would otherwise pile up by its ellipse.
+        Such text nodes are appended to `factors`.
         """
         options, number, marks = self.options, self.options.number, self.marks
         parts = []
@@ -309,8 +324,10 @@ class _Writer:
         style = [_coloured(colour)] if colour else [_HIGHLIGHTED_EDGE] if highlighted else []
         font = colour or (HIGHLIGHT if highlighted else None)
         tail, head, ident = f"v{p}", f"v{i}_op", f"v{i}_in{slot}"
-        if text and self._enters_frame(p, i):
+        if text and (self._enters_frame(p, i) or self.scene.collapse is not None):
             factor = f"v{i}_x{slot}"
+            factors.append(factor)
+            self.through_text += 1
             font_colour = f' fontcolor="{font}"' if font else ""
             if marks.ids:
                 font_colour += f' id="{factor}"'
@@ -365,11 +382,14 @@ class _Writer:
         inherit the turned layout), so there the chain is written from the last box to the
         first; tests check the order `dot` gives.
         """
+        return self._chain([f"g{k}" for k in boxes], container)
+
+    def _chain(self, ids: list[str], container: Scope | None) -> str:
+        """One rank holding the nodes `ids` in this order, see `_column`."""
         turned = self.options.rankdir in ("LR", "RL")
         if turned and self.options.clusters and container is not None:
-            boxes = boxes[::-1]
-        chain = " -> ".join(f"g{k}" for k in boxes)
-        return f"\t{{rank=same; {chain} [style=invis]}}\n"
+            ids = ids[::-1]
+        return f"\t{{rank=same; {' -> '.join(ids)} [style=invis]}}\n"
 
     def _stub(self, i: int, node: str, edge: str, n: int, what: str) -> str:
         """A "… n more users" text beside node i, in its frame; returns the dashed arrow to it."""
