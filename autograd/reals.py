@@ -1,8 +1,10 @@
 """What counts as a real number at every entry point, and the error for what does not.
 
 `Value()`, the operators, `apply`, `sum`, `dot`, `backward(grad=...)`, `gradcheck`, the
-functional helpers, a custom op's results and `nn`'s inputs all take numbers by `real`'s rule,
-so one number is accepted or refused alike everywhere, with an error naming the entry point.
+functional helpers, a custom op's results and `nn`'s and `viz`'s numbers all take numbers by
+`real`'s rule (arrays of them by `real_array`'s, counts by `count`'s), so one number is accepted
+or refused alike everywhere, with an error naming the entry point. Error messages quote numbers
+with `shown`, which never prints the thousands of digits of a huge one.
 """
 
 from __future__ import annotations
@@ -31,6 +33,77 @@ def real(x: Any, who: str = "Value()") -> float:
     if f is None:
         raise refusal(x, who)
     return f
+
+
+def count(x: Any, who: str, least: int = 0, most: int | None = None) -> int:
+    """`x` as an int in [least, most], or an error naming `who`: the rule for sizes and counts.
+
+    A count is an int or a numpy integer, and booleans are 0 and 1 here too; a float (even 2.0),
+    a Fraction or anything else is a TypeError, and an int out of range a ValueError.
+    """
+    if isinstance(x, (int, np.integer, np.bool_)) and not isinstance(x, np.timedelta64):
+        n = int(x)
+    else:
+        hint = (
+            "; use int(x)" if isinstance(x, (float, np.floating)) and float(x).is_integer() else ""
+        )
+        raise TypeError(f"{who} needs an int, got {type(x).__name__}{hint}")
+    if n < least or (most is not None and n > most):
+        if most is not None:
+            need = f"an int from {least} to {most:,}"
+        else:
+            need = {0: "a non-negative int", 1: "a positive int"}.get(least, f"an int >= {least}")
+        raise ValueError(f"{who} must be {need}, got {shown(x)}")
+    return n
+
+
+def real_array(x: Any, who: str) -> np.ndarray:
+    """`x` (an array-like of real numbers) as a float64 array, every entry by `real`'s rule.
+
+    numpy's own conversion would read booleans as numbers (so do we), but would also turn a long
+    double beyond the float range into inf without a word, and cannot hold a Fraction or a huge
+    int except as objects: those entries are converted one by one, each by `real`, and an error
+    names the entry. A ragged nesting is a ValueError; strings, dates, complex numbers a TypeError.
+    A float64 array comes back as it is, not copied: callers read it.
+    """
+    try:
+        a = np.asarray(x)
+    except (ValueError, TypeError) as e:  # ragged
+        raise ValueError(f"{who} is not an array of numbers: {e}") from None
+    kind = a.dtype.kind
+    if kind == "O":
+        entries = [
+            real(e, f"{who}: the entry at {_where(i, a.shape)}") for i, e in enumerate(a.flat)
+        ]
+        return np.array(entries, dtype=np.float64).reshape(a.shape)
+    if kind not in "biuf":
+        raise TypeError(f"{who} needs real numbers, got an array of dtype {a.dtype}")
+    with np.errstate(over="ignore"):  # a long double beyond the float range: checked below
+        out = a.astype(np.float64, copy=False)  # float64 already: `x` itself, not a copy
+    if kind == "f" and a.dtype.itemsize > 8:
+        beyond = np.isinf(out) & np.isfinite(a)
+        if beyond.any():
+            i = int(np.argmax(beyond.ravel()))
+            raise refusal(a.flat[i], f"{who}: the entry at {_where(i, a.shape)}")
+    return out
+
+
+def _where(i: int, shape: tuple[int, ...]) -> str:
+    """Flat index i in an array of `shape`, as the user indexes it: [0, 2]."""
+    return "[" + ", ".join(map(str, np.unravel_index(i, shape))) + "]" if shape else "[()]"
+
+
+def shown(x: Any) -> str:
+    """`x` as an error message quotes it: its repr, or for a huge int or Fraction its size alone.
+
+    Python refuses to print an int of more than 4,300 digits, and a reader gets nothing from 400.
+    """
+    if isinstance(x, (int, fractions.Fraction)) and not isinstance(x, bool):
+        r = fractions.Fraction(x)
+        if max(abs(r.numerator), r.denominator).bit_length() > 64:
+            return _magnitude(x)
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def to_float(x: Any) -> float | None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from autograd import Value
 from autograd.ops import data
-from autograd.reals import real, refusal
+from autograd.reals import real, real_array, refusal
 
 Batch = list[list[Any]]  # rows of Values (or floats, for constants fed into a first layer)
 
@@ -64,15 +64,13 @@ def as_batch(X: Any, who: str, width: int | None = None, wrap: bool = False) -> 
     With `wrap`, numbers become leaf Values, for modules that call Value methods on every entry.
     """
     if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.dtype.kind not in "biuf":
-            raise TypeError(f"{who} needs real numbers, got an array of dtype {X.dtype}")
         if X.ndim != 2:
             raise ValueError(
                 f"{who} expects a 2-D batch (n_samples, n_features), got shape {X.shape}"
                 + ("; use X.reshape(1, -1) for one sample" if X.ndim == 1 else "")
             )
         # One exact conversion to Python floats (float32 and ints widen without rounding).
-        rows: Batch = X.astype(np.float64).tolist()
+        rows: Batch = real_array(X, who).tolist()
     else:
         if isinstance(X, np.ndarray) and X.ndim != 2:
             raise ValueError(

@@ -16,6 +16,7 @@ Which initialisation suits which activation:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -24,9 +25,10 @@ import numpy as np
 
 import autograd as ag
 from autograd import Value
+from autograd.reals import count, real, real_array, shown
 
 from .batch import as_batch, grad_array
-from .module import Module
+from .module import Module, check_array
 
 if TYPE_CHECKING:
     from .replay import Recorder
@@ -62,18 +64,21 @@ def random_source(rng: np.random.Generator | int | None, who: str) -> Random:
         return np.random
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"{who} rng must be a seed (int), a numpy Generator or None, got {rng!r}")
+    try:
+        seed = count(rng, f"{who} rng", 0)  # numpy's seeds are ints >= 0, of any size
+    except TypeError:
+        raise TypeError(
+            f"{who} rng must be a seed (int), a numpy Generator or None, got {type(rng).__name__}"
+        ) from None
+    return np.random.default_rng(seed)
 
 
 def _strength(name: str, value: Any) -> float:
     """A regulariser's strength as a float, finite and >= 0, or an error naming it."""
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
-        raise TypeError(f"Dense {name} must be a real number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"Dense {name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+    x = real(value, f"Dense {name}")
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"Dense {name} must be a finite number >= 0, got {shown(value)}")
+    return x
 
 
 class Dense(Module):
@@ -107,11 +112,13 @@ class Dense(Module):
         bias_regularizer_l2: float = 0.0,
     ) -> None:
         super().__init__(name)
-        for what, n in (("n_inputs", n_inputs), ("n_neurons", n_neurons)):
-            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Dense {what} must be a positive int, got {n!r}")
-        self.n_inputs = int(n_inputs)
-        self.n_neurons = int(n_neurons)
+        self.n_inputs = count(n_inputs, "Dense n_inputs", 1)
+        self.n_neurons = count(n_neurons, "Dense n_neurons", 1)
+        if self.n_inputs * self.n_neurons > sys.maxsize:  # numpy's and Python's limit on a length
+            raise ValueError(
+                f"Dense({shown(n_inputs)}, {shown(n_neurons)}) would hold more weights than an "
+                f"array can index ({sys.maxsize:,})"
+            )
         self.weight_regularizer_l1 = _strength("weight_regularizer_l1", weight_regularizer_l1)
         self.weight_regularizer_l2 = _strength("weight_regularizer_l2", weight_regularizer_l2)
         self.bias_regularizer_l1 = _strength("bias_regularizer_l1", bias_regularizer_l1)
@@ -130,21 +137,18 @@ class Dense(Module):
         if isinstance(init, str):
             if init not in INITS:
                 raise ValueError(
-                    f"Dense init must be one of {sorted(INITS)} or a callable, got {init!r}"
+                    f"Dense init must be one of {sorted(INITS)} or a callable, got {shown(init)}"
                 )
             draw = INITS[init]
         elif callable(init):
             draw = init
         else:
             raise TypeError(f"Dense init must be a name or a callable, got {type(init).__name__}")
-        w = np.asarray(draw(shape, rng))
-        if w.shape != shape or w.dtype.kind not in "iuf":
-            raise ValueError(
-                f"Dense init {init!r} gave {w.dtype} values of shape {w.shape}, expected real "
-                f"numbers of shape {shape}"
-            )
         # float32 -> float64 is exact: the draws keep every bit.
-        return w.astype(np.float64)
+        w = real_array(draw(shape, rng), f"Dense init {shown(init)}")
+        if w.shape != shape:
+            raise ValueError(f"Dense init {shown(init)} gave shape {w.shape}, expected {shape}")
+        return w
 
     @property
     def weights(self) -> list[list[Value]]:
@@ -197,13 +201,15 @@ class Dense(Module):
 
     def load(self, weights: Any, biases: Any) -> None:
         """Set W (n_inputs, n_neurons) and b ((n_neurons,) or (1, n_neurons)); check both first."""
-        b = np.asarray(biases)
+        who = f"{self.name}.load()"
+        b = real_array(biases, f"{who} biases")
         if b.shape not in ((self.n_neurons,), (1, self.n_neurons)):
             raise ValueError(
-                f"{self.name} biases have shape {b.shape}, expected ({self.n_neurons},) or "
+                f"{who} biases have shape {b.shape}, expected ({self.n_neurons},) or "
                 f"(1, {self.n_neurons})"
             )
-        self.load_state_dict({"weights": weights, "biases": b.reshape(1, -1)})
+        w = check_array(weights, (self.n_inputs, self.n_neurons), f"{who} weights")
+        self.load_state_dict({"weights": w, "biases": b.reshape(1, -1)})
 
     def numpy(self) -> tuple[np.ndarray, np.ndarray]:
         """(W, b) as float64 arrays shaped (n_inputs, n_neurons) and (1, n_neurons), as the book's."""
@@ -234,11 +240,10 @@ class Dropout(Module):
         self, rate: float, rng: np.random.Generator | int | None = None, name: str | None = None
     ) -> None:
         super().__init__(name)
-        if not isinstance(rate, (int, float, np.floating)) or isinstance(rate, bool):
-            raise TypeError(f"Dropout rate must be a real number, got {type(rate).__name__}")
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout rate is the fraction dropped, in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        x = real(rate, "Dropout rate")
+        if not 0.0 <= x < 1.0:
+            raise ValueError(f"Dropout rate is the fraction dropped, in [0, 1), got {shown(rate)}")
+        self.rate = x
         self.rng = random_source(rng, "Dropout")
 
     def forward(self, X: Any) -> list[list[Value]]:

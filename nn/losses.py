@@ -21,6 +21,7 @@ import autograd as ag
 from autograd import Value
 from autograd.ops import data
 from autograd.ops_piecewise import fclip
+from autograd.reals import count, real_array
 from autograd.replay import NotReplayable
 
 from .activations import softmax_max
@@ -88,13 +89,29 @@ def _targets_like(y: Any, rows: Batch, who: str) -> Batch:
 
 
 def _classes(y: Any, n: int, k: int, who: str) -> np.ndarray:
-    """The targets checked: class indices (n,) as ints, or probability rows (n, k) as floats."""
-    arr = np.asarray(y)
+    """The targets checked: class indices (n,) as ints, or probability rows (n, k) as floats.
+
+    Indices are counts by the engine's rule (ints, numpy integers, booleans as 0 and 1); the
+    entries of a row are real numbers by Value()'s rule.
+    """
+    try:
+        arr = np.asarray(y)
+    except ValueError as e:  # ragged
+        raise ValueError(f"{who}: the targets are not an array: {e}") from None
     if arr.ndim == 1:
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"{who}: class indices must be integers, got dtype {arr.dtype}")
         if arr.shape[0] != n:
             raise ValueError(f"{who}: {n} predictions but {arr.shape[0]} class indices")
+        if arr.dtype.kind == "O":  # ints too large for numpy, or no ints at all
+            return np.array(
+                [
+                    count(c, f"{who}: class index at sample {i}", 0, k - 1)
+                    for i, c in enumerate(arr)
+                ],
+                dtype=np.int64,
+            )
+        if arr.dtype.kind not in "biu":
+            raise TypeError(f"{who}: class indices must be integers, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64) if arr.dtype.kind == "b" else arr  # True is class 1, no mask
         bad = (arr < 0) | (arr >= k)
         if bad.any():
             i = int(np.argmax(bad))
@@ -103,13 +120,11 @@ def _classes(y: Any, n: int, k: int, who: str) -> np.ndarray:
             )
         return arr
     if arr.ndim == 2:
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{who}: one-hot targets must be numbers, got dtype {arr.dtype}")
+        arr = real_array(arr, f"{who} one-hot targets")
         if arr.shape != (n, k):
             raise ValueError(
                 f"{who}: predictions have shape ({n}, {k}) but one-hot targets have {arr.shape}"
             )
-        arr = arr.astype(np.float64)
         with np.errstate(invalid="ignore"):  # inf + -inf: the row is refused below anyway
             sums = arr.sum(axis=1)
         # Written so that nan fails: every comparison with nan is False.
@@ -151,19 +166,14 @@ def _one_hot(y: Any, n: int, k: int, who: str) -> np.ndarray:
 
 def _numbers_like(y: Any, n: int, k: int, who: str) -> np.ndarray:
     """Targets shaped like the predictions (n, k), as `_targets_like` takes them, as floats."""
-    try:
-        arr = np.asarray(y)
-    except ValueError as e:  # ragged
-        raise ValueError(f"{who} targets are not an array: {e}") from e
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{who} targets need real numbers, got an array of dtype {arr.dtype}")
+    arr = real_array(y, f"{who} targets")
     if arr.ndim == 1 and k == 1:
         arr = arr.reshape(-1, 1)
     if arr.shape != (n, k):
         raise ValueError(
             f"{who}: predictions have shape ({n}, {k}) but targets have shape {arr.shape}"
         )
-    return arr.astype(np.float64)
+    return arr
 
 
 class Loss(Module):

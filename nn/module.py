@@ -10,6 +10,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Value
+from autograd.reals import real_array
 
 if TYPE_CHECKING:
     from .replay import Recorder
@@ -102,6 +103,10 @@ class Module:
         """
         from . import replay
 
+        if engine != "scalar" and replay.why_not(self) is None:
+            # Checked here, so that a bad entry names predict(); a Value stands for its number,
+            # as no graph is kept.
+            X = replay.as_inputs(X, "predict() X")
         if replay.resolve(engine, self, None, X, "predict()"):
             return replay.predict(self, replay.as_inputs(X, "predict() X"))
         was_training = self.training
@@ -165,16 +170,12 @@ def check_names(expected: Collection[str], found: Sequence[str], what: str) -> N
 
 
 def check_array(x: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
-    """`x` as a float64 array of exactly `shape`, or an error naming `what` and both shapes."""
-    try:
-        array = np.asarray(x)
-    except Exception as e:  # a ragged nesting, for one
-        raise ValueError(f"{what} is not an array: {e}") from e
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"{what} must hold real numbers, got dtype {array.dtype}")
+    """`x` as a float64 array of exactly `shape`, every entry by Value()'s rule, or an error
+    naming `what` (and both shapes)."""
+    array = real_array(x, what)
     if array.shape != shape:
         raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
-    return array.astype(np.float64)
+    return array
 
 
 def unique(values: Sequence[Value]) -> list[Value]:

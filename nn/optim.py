@@ -15,7 +15,6 @@ Two promises beyond the book's code:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple
 
@@ -23,7 +22,7 @@ import numpy as np
 
 from autograd import Value
 from autograd.ops import data
-from autograd.reals import real
+from autograd.reals import real, real_array, shown
 
 from .module import Module, unique
 
@@ -107,16 +106,11 @@ class Optimizer:
     def _check(self, name: str, x: Any, allowed: Range) -> float:
         """`x` as a float inside `allowed`, or an error naming this optimiser and `name`."""
         who = f"{type(self).__name__} {name}"
-        if not isinstance(x, numbers.Real) or isinstance(x, bool):
-            raise TypeError(f"{who} must be a real number, got {type(x).__name__}")
-        try:
-            v = float(x)
-        except OverflowError:  # an int beyond the float range
-            v = math.inf
+        v = real(x, who)  # Value()'s rule: True is 1, too large for a float an OverflowError
         low_ok = v > allowed.lo if allowed.lo_open else v >= allowed.lo
         if not (math.isfinite(v) and low_ok and v < allowed.hi):
             why = f" ({allowed.why})" if allowed.why else ""
-            raise ValueError(f"{who} must be {allowed.describe()}, got {x!r}{why}")
+            raise ValueError(f"{who} must be {allowed.describe()}, got {shown(x)}{why}")
         return v
 
     def step(self, grads: Any = None) -> None:
@@ -161,14 +155,10 @@ class Optimizer:
     def _given_grads(self, grads: Any) -> np.ndarray:
         """`grads`, one real number per parameter, as float64, or an error naming step(grads)."""
         who = f"{type(self).__name__}.step(grads)"
-        a = np.asarray(grads)
-        if a.dtype == object:  # Python numbers too large for any numpy dtype, or no numbers
-            a = np.array([real(x, f"{who} entry {i}") for i, x in enumerate(a.ravel().tolist())])
-        elif a.dtype.kind not in "biuf":  # complex, str, dates: no silent cast to a float
-            raise TypeError(f"{who} needs real numbers, got an array of dtype {a.dtype}")
+        a = real_array(grads, who)  # no silent cast of complex, str or dates to a float
         if a.shape != (len(self.params),):
             raise ValueError(f"{who} needs {len(self.params)} gradients, got shape {a.shape}")
-        return np.asarray(a, dtype=np.float64)
+        return a
 
     def _updates(self, lr: float, grads: np.ndarray, data: np.ndarray) -> Updates:
         """The parameters' new values and the new per-parameter state, computed without writing."""

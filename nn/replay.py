@@ -44,6 +44,7 @@ import numpy as np
 import autograd as ag
 from autograd import Value
 from autograd.context import current
+from autograd.reals import real_array
 from autograd.replay import Derived, NotReplayable, Replay
 
 if TYPE_CHECKING:
@@ -317,7 +318,7 @@ def program(model: Module, loss_fn: Any, n_inputs: int) -> Program:
 def as_inputs(X: Any, who: str) -> np.ndarray:
     """X as a float64 array (n_samples, n_features), or the error the scalar path would give."""
     if isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and X.ndim == 2 and X.size:
-        return X.astype(np.float64, copy=False)
+        return real_array(X, who)  # a long double beyond the float range is refused
     from .batch import as_batch, data_array
 
     return data_array(as_batch(X, who))

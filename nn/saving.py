@@ -38,13 +38,16 @@ PathArg = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 
 def _path(path: Any, who: str) -> str:
-    """`path` (str, bytes or path-like) as a str, or a TypeError naming `who`."""
+    """`path` (str, bytes or path-like) as a str, or a TypeError (ValueError) naming `who`."""
     try:
-        return os.fsdecode(os.fspath(path))
+        text = os.fsdecode(os.fspath(path))
     except TypeError:
         raise TypeError(
             f"{who} needs a path (str, bytes or os.PathLike), got {type(path).__name__}"
         ) from None
+    if not text or "\x00" in text:  # no file has either name; the OS would say it its own way
+        raise ValueError(f"{who} needs a file name, got {path!r:.60}")
+    return text
 
 
 def _check_model(model: Any, who: str) -> None:
@@ -115,7 +118,9 @@ def save(model: Module, path: PathArg) -> None:
     target = _path(path, "nn.save")
     folder, name = os.path.split(os.path.abspath(target))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot save to {target!r}: the folder {folder!r} does not exist")
+        raise FileNotFoundError(
+            f"nn.save cannot save to {target!r}: the folder {folder!r} does not exist"
+        )
     partial = os.path.join(folder, f".{name}.partial")
     try:
         fd = _open_locked(partial)
@@ -232,9 +237,17 @@ def load(model: Module, path: PathArg) -> None:
     _check_model(model, "nn.load")
     source = _path(path, "nn.load")
     shapes = {key: shape for key, (shape, _) in model._arrays().items()}
-    with open(source, "rb") as f:  # a missing or forbidden file is an OSError, not damage
+    try:
+        # Opened apart from the `with` below, so that only the open's OSError is retold here:
+        # a missing or forbidden file is an OSError naming nn.load, not damage.
+        f = open(source, "rb")  # noqa: SIM115
+    except OSError as e:
+        if e.errno is None:
+            raise OSError(f"nn.load could not read {source!r}: {e}") from e
+        raise type(e)(e.errno, f"nn.load could not read the model: {e.strerror}", source) from e
+    with f:
         try:
             state = _read(f, shapes)
         except _DAMAGE as e:
-            raise ValueError(f"cannot read parameters from {source!r}: {e}") from e
+            raise ValueError(f"nn.load cannot read parameters from {source!r}: {e}") from e
     model.load_state_dict(state)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from autograd import Value, enable_grad, no_grad
+from autograd.reals import count
 
 from . import replay
 from .batch import as_batch, data_array
@@ -201,11 +202,11 @@ def fit(
       rounding.
     """
     _check_parts(model, loss_fn, optimizer, "fit()")
-    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
-        raise ValueError(f"fit() epochs must be a non-negative int, got {epochs!r}")
-    for what, k in (("batch_size", batch_size), ("print_every", print_every)):
-        if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1):
-            raise ValueError(f"fit() {what} must be a positive int or None, got {k!r}")
+    epochs = count(epochs, "fit() epochs", 0)
+    if batch_size is not None:
+        batch_size = count(batch_size, "fit() batch_size", 1)
+    if print_every is not None:
+        print_every = count(print_every, "fit() print_every", 1)
     if schedule is not None and not callable(schedule):
         raise TypeError(
             f"fit() schedule must be a callable of the step, got {type(schedule).__name__}"

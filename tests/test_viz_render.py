@@ -172,12 +172,16 @@ def test_a_label_too_long_for_dot_is_cut_with_an_ellipsis_everywhere_it_shows(
 
 def test_render_refuses_a_dpi_that_dot_cannot_use(tmp_path: Path) -> None:
     loss, _ = seed_neuron()
-    for dpi in (-5, 0, 0.5, 601, float("nan"), float("inf")):
+    for dpi in (-5, 0, 0.5, 601, float("nan"), float("inf"), False):
         with pytest.raises(ValueError, match=f"render\\(\\) needs a dpi from 1 to 600, got {dpi}"):
             render(loss, tmp_path / "bad", formats="png", dpi=dpi)
-    for dpi in ("144", None, True):
-        with pytest.raises(TypeError, match="render\\(\\) needs a number as dpi"):
+    for dpi in ("144", None, 1j):
+        with pytest.raises(TypeError, match="render\\(\\) dpi needs a real number, got "):
             render(loss, tmp_path / "bad", formats="png", dpi=dpi)  # type: ignore[arg-type]
+    with pytest.raises(
+        OverflowError, match=r"render\(\) dpi got an int too large .*about 10\*\*400;"
+    ):
+        render(loss, tmp_path / "bad", formats="png", dpi=10**400)
     assert not list(tmp_path.iterdir())
     # dpi scales the PNG: 72 dpi is half as wide and high as 144, to within dot's rounding.
     sizes = {}
@@ -185,6 +189,10 @@ def test_render_refuses_a_dpi_that_dot_cannot_use(tmp_path: Path) -> None:
         (png,) = render(loss, tmp_path / f"at{dpi}", formats="png", dpi=dpi)
         sizes[dpi] = struct.unpack(">II", png.read_bytes()[16:24])
     assert all(abs(2 * a - b) <= 4 for a, b in zip(sizes[72], sizes[144.0])), sizes
+    # True is the number 1, as at every entry point: the same PNG as dpi=1.
+    (one,) = render(loss, tmp_path / "at1", formats="png", dpi=1)
+    (true,) = render(loss, tmp_path / "atTrue", formats="png", dpi=True)
+    assert one.read_bytes() == true.read_bytes()
 
 
 def test_png_and_svg_and_pdf_files_are_valid(tmp_path: Path) -> None:

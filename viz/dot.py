@@ -24,6 +24,7 @@ from typing import Any
 
 from autograd import Scope, Value
 from autograd.ops import data
+from autograd.reals import shown
 
 from .legend import legend
 from .marks import NO_MARKS, Marks
@@ -62,7 +63,7 @@ def write(scene: Scene, options: DrawOptions, marks: Marks = NO_MARKS) -> list[s
     # often fully connected, and dot spends ~1 s on 1,000 such arrows and ~10 s on 2,500.
     if scene.collapse is not None and arrows > options.max_nodes:
         raise GraphTooLarge(
-            f"{options.entry}(): collapse={scene.collapse!r} draws {arrows} arrows between its boxes, more than "
+            f"{options.entry}(): collapse={shown(scene.collapse)} draws {arrows} arrows between its boxes, more than "
             f"max_nodes={options.max_nodes}, which Graphviz cannot lay out in a few seconds: "
             f"collapse at a coarser level such as collapse='layer', or draw a neighbourhood "
             f"with focus=<a Value>, depth=<k>"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from autograd import explain
 from autograd.names import count_text, node_name
 from autograd.ops import data
+from autograd.reals import shown
 
 from .options import DrawOptions
 from .scene import Scene
@@ -52,17 +53,17 @@ def legend(
         rows.append("(g) on an arrow: the gradient passed back along it, out.grad &#215; k")
     if scene.groups:
         collapse = options.collapse
-        level = collapse if isinstance(collapse, str) else f"depth {collapse}"
+        level = collapse if isinstance(collapse, str) else f"depth {shown(collapse)}"
         rows.append(
             f"3-D box: the nodes of one autograd.scope, folded at the {html_text(str(level))} "
             f"level, with counts; bold arrows carry the edges between boxes"
         )
     if scene.focus is not None:
         rows.append(
-            f"showing the {sum(scene.shown):,} of {len(g):,} nodes within {options.depth} "
+            f"showing the {sum(scene.shown):,} of {len(g):,} nodes within {shown(options.depth)} "
             f"step{'' if options.depth == 1 else 's'} of "
             f"{html_text(node_name(g.nodes[scene.focus]))} (double border), at most "
-            f"{options.fan} operands and {options.fan} users of each; "
+            f"{shown(options.fan)} operands and {shown(options.fan)} users of each; "
             f"&#8230; marks neighbours left out"
         )
     # After an anomaly, backward did run (or the forward pass never made a root): no such advice.

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from autograd import AnomalyError, Value
+from autograd.reals import count, shown
 
 from .style import Formatter, number_formatter
 
@@ -68,16 +69,25 @@ class DrawOptions:
                 f"anomaly= must be the AnomalyError that detect_anomaly() raised, got "
                 f"{type(self.anomaly).__name__}"
             )
-        if not _count(self.max_nodes, 1):
-            raise ValueError(f"max_nodes must be a positive int, got {self.max_nodes!r}")
-        if not _count(self.depth, 0):
-            raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
-        if not _count(self.fan, 1):
-            raise ValueError(f"fan must be an int >= 1, got {self.fan!r}")
-        if self.collapse not in (None, *COLLAPSE_LEVELS) and not _count(self.collapse, 1):
-            raise ValueError(
-                f"collapse must be 'layer', 'neuron' or a scope depth >= 1; got {self.collapse!r}"
-            )
+        # Counts by the engine's rule for them (booleans are 0 and 1), stored as ints.
+        for name, least in (("max_nodes", 1), ("depth", 0), ("fan", 1)):
+            object.__setattr__(self, name, count(getattr(self, name), name, least))
+        if isinstance(self.collapse, str):
+            if self.collapse not in COLLAPSE_LEVELS:
+                raise ValueError(
+                    f"collapse must be 'layer', 'neuron' or a scope depth >= 1; "
+                    f"got {shown(self.collapse)}"
+                )
+        elif self.collapse is not None:
+            try:
+                depth = count(self.collapse, "collapse", 1)
+            except (TypeError, ValueError) as e:
+                got = type(self.collapse).__name__ if isinstance(e, TypeError) else None
+                raise type(e)(
+                    f"collapse must be 'layer', 'neuron' or a scope depth >= 1 (an int); got "
+                    f"{got or shown(self.collapse)}"
+                ) from None
+            object.__setattr__(self, "collapse", depth)
         if self.focus is not None and self.collapse is not None:
             raise ValueError("use either collapse= or focus=, not both")
         object.__setattr__(self, "number", number_formatter(self.fmt))
@@ -103,8 +113,3 @@ class DrawOptions:
             raise type(e)(f"{entry}(): {e}") from None
         object.__setattr__(parsed, "entry", entry)
         return parsed
-
-
-def _count(x: object, least: int) -> bool:
-    """x is an int (not a bool) of at least `least`."""
-    return isinstance(x, int) and not isinstance(x, bool) and x >= least

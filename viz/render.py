@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -13,6 +12,7 @@ from typing import Any
 import graphviz
 
 from autograd import Value
+from autograd.reals import real, shown
 
 from .dot import GRAPH_NAME, dot_lines
 from .options import DrawOptions
@@ -104,15 +104,17 @@ def render(
     file is written, with its size and the advice to write SVG or PDF.
     """
     try:
-        base = Path(os.fsdecode(os.fspath(path)))
+        text = os.fsdecode(os.fspath(path))
     except TypeError:
         raise TypeError(
             f"render() needs a path (str, bytes or os.PathLike), got {type(path).__name__}"
         ) from None
-    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real):
-        raise TypeError(f"render() needs a number as dpi, got {type(dpi).__name__}")
-    if not 1 <= dpi <= MAX_DPI:  # also False for nan
-        raise ValueError(f"render() needs a dpi from 1 to {MAX_DPI}, got {dpi!r}")
+    if not text or "\x00" in text:  # no file has either name; the OS would say it its own way
+        raise ValueError(f"render() needs a file name, got {path!r:.60}")
+    base = Path(text)
+    resolution = real(dpi, "render() dpi")
+    if not 1 <= resolution <= MAX_DPI:  # also False for nan
+        raise ValueError(f"render() needs a dpi from 1 to {MAX_DPI}, got {shown(dpi)}")
     if "format" in options:
         raise TypeError(
             f"render() takes formats= (some of {', '.join(FORMATS)}), e.g. "
@@ -135,20 +137,27 @@ def render(
         base = base.with_suffix("")
     # The SVG is laid out first: it says how big the drawing is, before any file is written.
     svg = g.pipe(format="svg") if "svg" in formats or "png" in formats else b""
-    png_dpi = png_resolution(svg, float(dpi)) if "png" in formats else float(dpi)
-    base.parent.mkdir(parents=True, exist_ok=True)
+    png_dpi = png_resolution(svg, resolution) if "png" in formats else resolution
     written = []
-    for f in formats:
-        out = base.parent / f"{base.name}.{f}"
-        if f == "svg":
-            out.write_bytes(svg)
-        else:
-            source = g.copy()
-            if f == "png":
-                # A root-graph attribute set last applies to the whole drawing.
-                source.body.append(f"\tgraph [dpi={png_dpi:g}]\n")
-            out.write_bytes(source.pipe(format=f))
-        written.append(out)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        for f in formats:
+            out = base.parent / f"{base.name}.{f}"
+            if f == "svg":
+                out.write_bytes(svg)
+            else:
+                source = g.copy()
+                if f == "png":
+                    # A root-graph attribute set last applies to the whole drawing.
+                    source.body.append(f"\tgraph [dpi={png_dpi:g}]\n")
+                out.write_bytes(source.pipe(format=f))
+            written.append(out)
+    except OSError as e:  # a name too long, a folder where a file should be, no permission
+        if e.errno is None:
+            raise OSError(f"render() could not write {text!r}: {e}") from e
+        raise type(e)(
+            e.errno, f"render() could not write the drawing: {e.strerror}", e.filename
+        ) from e
     return written
 
 

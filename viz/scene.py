@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from autograd import Scope, Value
 from autograd.names import node_name
 from autograd.ops import data
+from autograd.reals import shown as quoted  # `shown` here is the list of nodes drawn
 
 from .options import DrawOptions
 from .style import GradScale
@@ -135,7 +136,7 @@ def build_scene(root: Value | Iterable[Value], options: DrawOptions) -> Scene:
         count = sum(shown)
         if count > max_nodes:
             raise GraphTooLarge(
-                f"{who}(): focus={node_name(g.nodes[focus])!r} with depth={options.depth} still "
+                f"{who}(): focus={node_name(g.nodes[focus])!r} with depth={quoted(options.depth)} still "
                 f"reaches {count} nodes, more than max_nodes={max_nodes}: use a smaller depth, "
                 f"collapse='layer' or collapse='neuron', or raise max_nodes"
             )
@@ -278,7 +279,7 @@ def _fold(
     if units > max_nodes:
         unscoped = sum(1 for v in g.nodes if v.scope is None and v.op)
         raise GraphTooLarge(
-            f"{who}(): collapse={collapse!r} still draws {units} boxes and nodes, more than "
+            f"{who}(): collapse={quoted(collapse)} still draws {units} boxes and nodes, more than "
             f"max_nodes={max_nodes} ({unscoped} computed nodes have no autograd.scope): "
             f"collapse at a coarser level such as collapse='layer', or draw a neighbourhood "
             f"with focus=<a Value>, depth=<k>"

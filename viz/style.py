@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from autograd.reals import shown
+
 # ---- label text ----------------------------------------------------------------------------
 
 # Graphviz expands escapes such as \N (the node's name) even inside HTML-like labels, after
@@ -86,13 +88,17 @@ def number_formatter(fmt: str | Formatter) -> Formatter:
             return fmt.format(x)
 
     else:
-        raise TypeError(f"fmt must be a format string like '{{:.4g}}' or a callable, got {fmt!r}")
+        raise TypeError(
+            f"fmt must be a format string like '{{:.4g}}' or a callable, got {type(fmt).__name__}"
+        )
     try:
         sample = f(-1.5)
     except (ValueError, IndexError, KeyError, TypeError) as e:
-        raise ValueError(f"fmt {fmt!r} cannot format a float: {e}") from None
+        raise ValueError(f"fmt {shown(fmt)} cannot format a float: {e}") from None
     if not isinstance(sample, str):
-        raise TypeError(f"fmt {fmt!r} must return a str, got {type(sample).__name__}")
+        raise TypeError(f"fmt {shown(fmt)} must return a str, got {type(sample).__name__}")
+    if isinstance(fmt, str) and f(2.5) == sample:
+        raise ValueError(f"fmt {shown(fmt)} shows no number; write it like '{{:.4g}}'")
     return f
 
 
