@@ -31,7 +31,7 @@ import numpy as np
 
 from .facts import ANY, ArrayForm, Formula, Slot, array_rules, kink_points
 from .ops import BUILT_IN, OPS, Op, _register, data
-from .reals import real
+from .reals import real, shown
 from .value import Value, apply
 
 
@@ -99,7 +99,9 @@ def defop(
     if arity is None:
         arity = _arity(name, f)
     if not isinstance(arity, int) or arity < -1:
-        raise ValueError(f"defop {name!r}: arity must be an int >= 0, or -1 for any, got {arity!r}")
+        raise ValueError(
+            f"defop {name!r}: arity must be an int >= 0, or -1 for any, got {shown(arity)}"
+        )
     if not isinstance(doc, str):
         raise TypeError(f"defop {name!r}: doc must be a str, got {type(doc).__name__}")
     slots = (ANY,) if domain is None else _domain(name, domain, arity)

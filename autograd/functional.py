@@ -25,7 +25,7 @@ import numpy as np
 
 from . import graph
 from .context import enable_grad
-from .reals import real
+from .reals import count, real
 from .value import Value, anomaly_check
 
 
@@ -110,8 +110,7 @@ def call(f: Callable[..., Any], args: Sequence[Value], who: str, constants: bool
 
 def derivative(f: Callable[[Value], Value | float], x: Any, order: int = 1) -> float:
     """d^n f/dx^n at x, by differentiating the derivative's own graph n - 1 times."""
-    if type(order) is not int or order < 0:
-        raise ValueError(f"derivative() order must be an int >= 0, got {order!r}")
+    order = count(order, "derivative() order", 0)
     (leaf,) = fresh_leaves([x], "derivative()")
     with enable_grad():  # inside no_grad() the derivatives' own graphs would not be recorded
         y = call(f, [leaf], "derivative()")

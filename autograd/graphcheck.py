@@ -27,6 +27,7 @@ from .facts import kink_points
 from .functional import grad
 from .graph import topological_order
 from .ops import data
+from .reals import real, shown
 from .value import Value
 
 # Every node re-runs the ops downstream of it twice: a chain of n nodes costs about n^2 op
@@ -98,9 +99,13 @@ def check_graph(
     """Check d root/d v for every node v, and every op's local derivatives, against central differences."""
     if not isinstance(root, Value):
         raise TypeError(f"check_graph() needs a Value, got {type(root).__name__}")
+    tolerances = []
     for name, x in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x < 0:
-            raise ValueError(f"check_graph() needs a finite {name} >= 0, got {x!r}")
+        t = real(x, f"check_graph() {name}")  # Value()'s rule: True is 1, 10**400 overflows
+        if not math.isfinite(t) or t < 0:
+            raise ValueError(f"check_graph() needs a finite {name} >= 0, got {shown(x)}")
+        tolerances.append(t)
+    eps, atol, rtol = tolerances
     if eps == 0:
         raise ValueError("check_graph() needs eps > 0")
     order = topological_order(root)

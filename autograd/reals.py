@@ -52,7 +52,7 @@ def count(x: Any, who: str, least: int = 0, most: int | None = None) -> int:
         if most is not None:
             need = f"an int from {least} to {most:,}"
         else:
-            need = {0: "a non-negative int", 1: "a positive int"}.get(least, f"an int >= {least}")
+            need = "a positive int" if least == 1 else f"an int >= {least}"
         raise ValueError(f"{who} must be {need}, got {shown(x)}")
     return n
 

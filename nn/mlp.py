@@ -28,6 +28,7 @@ import numpy as np
 
 import autograd as ag
 from autograd import Value
+from autograd.reals import count, shown
 
 from .module import Module
 
@@ -40,8 +41,8 @@ def generator(rng: Rng) -> random.Random | np.random.Generator | None:
     """`rng` ready to share between modules: a seed becomes a `random.Random`; None stays None."""
     if rng is None or isinstance(rng, (random.Random, np.random.Generator)):
         return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return random.Random(int(rng))
+    if isinstance(rng, (int, np.integer, np.bool_)) and not isinstance(rng, np.timedelta64):
+        return random.Random(int(rng))  # a seed is a count, True is 1, as everywhere
     raise TypeError(
         f"rng must be None, a seed, a random.Random or a numpy Generator, got {type(rng).__name__}"
     )
@@ -55,9 +56,8 @@ def uniform(rng: random.Random | np.random.Generator | None) -> float:
 
 
 def _count(n: Any, what: str, who: str) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"{who} {what} must be a positive int, got {n!r}")
-    return int(n)
+    """A layer size by the engine's rule for counts: an int >= 1 (True is 1, as everywhere)."""
+    return count(n, f"{who} {what}", 1)
 
 
 def sample(x: Any, n: int, who: str) -> list[Any]:
@@ -175,7 +175,9 @@ class MLP(Module):
     ) -> None:
         super().__init__(name)
         if isinstance(nouts, (int, np.integer)) or not isinstance(nouts, Sequence) or not nouts:
-            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {nouts!r}")
+            raise ValueError(
+                f"MLP nouts must be a non-empty list of layer sizes, got {shown(nouts)}"
+            )
         sizes = [_count(nin, "nin", "MLP")] + [_count(n, "layer size", "MLP") for n in nouts]
         gen = generator(rng)
         last = len(sizes) - 2

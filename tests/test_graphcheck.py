@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import autograd as ag
@@ -75,6 +76,18 @@ def test_check_graph_refuses_what_it_cannot_do_quickly_and_names_itself() -> Non
         check_graph(1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"check_graph\(\) needs a finite eps >= 0"):
         check_graph(Value(1.0), eps=math.nan)
+    # Value()'s rule for the tolerances: a huge int overflows, quoted by its size; a str is refused.
+    with pytest.raises(
+        OverflowError, match=r"^check_graph\(\) atol got an int too large .*about 10\*\*400;"
+    ):
+        check_graph(Value(1.0), atol=10**400)
+    with pytest.raises(
+        ValueError, match=r"^check_graph\(\) needs a finite rtol >= 0, got about -10\*\*30$"
+    ):
+        check_graph(Value(1.0), rtol=-(10**30))
+    with pytest.raises(TypeError, match=r"^check_graph\(\) eps needs a real number, got str$"):
+        check_graph(Value(1.0), eps="1e-6")  # type: ignore[arg-type]
+    assert check_graph(Value(1.0) * 2.0, atol=True, rtol=np.float32(1e-3)).passed  # True is 1
     x = Value(0.5)
     h = x
     for _ in range(MAX_CHECKED_NODES):

@@ -352,6 +352,18 @@ def test_bad_arguments_are_named() -> None:
         hessian(lambda x: x, ["1"])
     with pytest.raises(ValueError, match="order must be an int >= 0"):
         derivative(lambda x: x, 1.0, -1)
+    with pytest.raises(
+        ValueError, match=r"^derivative\(\) order must be an int >= 0, got about -10\*\*400$"
+    ):
+        derivative(lambda x: x, 1.0, -(10**400))
+    with pytest.raises(
+        TypeError, match=r"^derivative\(\) order needs an int, got float; use int\(x\)$"
+    ):
+        derivative(lambda x: x, 1.0, 2.0)  # type: ignore[arg-type]
+    # Counts take numpy integers, and booleans as 0 and 1, as at every entry point: x^3 at 2.
+    cube = lambda x: x * x * x  # noqa: E731
+    assert derivative(cube, 2.0, True) == 12.0 and derivative(cube, 2.0, np.int64(2)) == 12.0
+    assert derivative(cube, 2.0, False) == 8.0
 
 
 # ---- the same number with and without create_graph, at IEEE-754's special values ----

@@ -194,3 +194,23 @@ def test_mlp_trains_with_an_nn_optimiser() -> None:
         loss.backward()
         opt.step()
     assert mse().data < first / 5
+
+
+def test_layer_sizes_and_seeds_are_counts_by_the_engines_rule() -> None:
+    # Ints and numpy integers, and booleans as 0 and 1, as at every entry point; never a float.
+    assert [layer.nin for layer in MLP(np.int64(2), [True, np.uint8(3)], rng=0).layers] == [2, 1]
+    assert Neuron(2, rng=True).w[0].data == Neuron(2, rng=1).w[0].data
+    assert Neuron(2, rng=np.int32(7)).w[1].data == Neuron(2, rng=7).w[1].data
+    with pytest.raises(TypeError, match=r"^Neuron nin needs an int, got float; use int\(x\)$"):
+        Neuron(2.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^Layer nout must be a positive int, got False$"):
+        Layer(2, False)
+    with pytest.raises(
+        ValueError, match=r"^MLP layer size must be a positive int, got about -10\*\*400$"
+    ):
+        MLP(2, [-(10**400)])
+    with pytest.raises(
+        ValueError,
+        match=r"^MLP nouts must be a non-empty list of layer sizes, got about 10\*\*400$",
+    ):
+        MLP(2, 10**400)  # type: ignore[arg-type]

@@ -169,6 +169,14 @@ def test_step_through_names_itself_in_its_errors() -> None:
         step_through(loss, forward="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"height must be an int >= 100"):
         step_through(loss, height=10)
+    with pytest.raises(
+        ValueError, match=r"^step_through\(\): height must be an int >= 100, got about -10\*\*400$"
+    ):
+        step_through(loss, height=-(10**400))
+    with pytest.raises(
+        TypeError, match=r"^step_through\(\): height needs an int, got float; use int\(x\)$"
+    ):
+        step_through(loss, height=300.0)  # type: ignore[arg-type]
 
 
 def test_the_page_never_steps_into_a_constant() -> None:

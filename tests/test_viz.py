@@ -526,7 +526,7 @@ def test_rankdir_and_bad_options_are_reported_by_name() -> None:
         to_dot(loss, max_nodes=0)
     with pytest.raises(TypeError, match="root must be an autograd.Value, got float"):
         to_dot(3.0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="depth must be a non-negative int, got -1"):
+    with pytest.raises(ValueError, match="depth must be an int >= 0, got -1"):
         to_dot(loss, focus=loss, depth=-1)
 
 
@@ -552,7 +552,7 @@ def test_options_are_checked_before_the_walk_and_errors_name_the_entry_point(
     # True is the number 1 here as at every entry point: scope depth 1.
     assert to_dot(loss, collapse=True) == to_dot(loss, collapse=1)
     # Checked even when unused: depth without focus, and before any node is walked.
-    with pytest.raises(ValueError, match="depth must be a non-negative int, got -1"):
+    with pytest.raises(ValueError, match="depth must be an int >= 0, got -1"):
         to_dot(3.0, depth=-1)  # type: ignore[arg-type]
     assert not list(tmp_path.iterdir())
 

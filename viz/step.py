@@ -39,6 +39,7 @@ from autograd.explain import Explanation, Factor
 from autograd.graphcheck import GraphCheck, NodeCheck
 from autograd.names import node_name
 from autograd.ops import data, dot_order
+from autograd.reals import count
 
 from .dot import GRAPH_NAME, write
 from .marks import Marks
@@ -130,8 +131,7 @@ def step_through(
         raise TypeError(f"step_through() needs a Value, got {type(root).__name__}")
     if not isinstance(forward, bool):
         raise TypeError(f"step_through(): forward must be True or False, got {forward!r}")
-    if isinstance(height, bool) or not isinstance(height, int) or height < 100:
-        raise ValueError(f"step_through(): height must be an int >= 100 pixels, got {height!r}")
+    height = count(height, "step_through(): height", 100)  # in pixels
     opts = DrawOptions.parse("step_through", options)
     scene = build_scene(root, opts)
     book = _Book(scene, root, opts, forward)
