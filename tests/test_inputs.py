@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import re
 import sys
 from collections.abc import Callable, Iterator
 from fractions import Fraction
@@ -50,6 +51,8 @@ def check(entry: str, names: str, want: float | type[Exception], call: Callable[
     except (TypeError, OverflowError, ValueError) as e:
         OUTCOMES[entry, type(e).__name__] += 1
         assert names in str(e), f"{entry}: {type(e).__name__}: {e} does not name {names!r}"
+        # A huge number is quoted by its size ("about 10**400"), never by its hundreds of digits.
+        assert not re.search(r"\d{30}", str(e)), f"{entry}: {type(e).__name__}: {str(e)[:300]}"
         if entry == "gradcheck" and type(e) is ValueError and isinstance(want, float):
             # No central difference exists at nan or inf, nor where x ± eps rounds to x (1e300).
             assert not math.isfinite(want) or math.ulp(want) >= 2e-6, e
