@@ -209,10 +209,15 @@ def test_the_forward_phase_comes_first_in_the_engines_order() -> None:
     page = step_through(loss, forward=True)
     forward = [s for s in page.steps if s.phase == "forward"]
     computed = [v for v in ag.topological_order(loss) if v.parents]
-    assert [s.title for s in forward] == [f"Forward: {v.label}" for v in computed]
-    captions = {s.title: s.caption for s in forward}
-    assert captions["Forward: z"] == "Forward: z = w0*x0 + w1*x1 + w2*x2 + b = -3 + 2 + 6 + 1 = 6."
-    assert captions["Forward: w0*x0"] == "Forward: w0*x0 = w0 × x0 = -3 × 1 = -3."
+    n = len(computed)
+    assert [s.title for s in forward] == [
+        f"Forward ({k} of {n}): {v.label}" for k, v in enumerate(computed, 1)
+    ]
+    assert [s.counter for s in forward] == [f"forward {k} of {n}" for k in range(1, n + 1)]
+    assert page.steps[0].title == "Before forward"
+    captions = {s.title.split(": ", 1)[1]: s.caption for s in forward}
+    assert captions["z"] == "Forward: z = w0*x0 + w1*x1 + w2*x2 + b = -3 + 2 + 6 + 1 = 6."
+    assert captions["w0*x0"] == "Forward: w0*x0 = w0 × x0 = -3 × 1 = -3."
 
 
 def test_each_layer_box_steps_once_after_the_layers_that_use_it() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -169,6 +170,35 @@ def expected_grads(root: Value, fmt: str) -> list[dict[str, str]]:
     return steps
 
 
+def phase_numbers(pages: list[dict[str, Any]]) -> list[str]:
+    """Check that the toolbar and the panel number every step alike; return the toolbar texts.
+
+    One numbering: "backward 4 of 6" in the toolbar where the panel's title reads
+    "Backward (4 of 6): ...", each phase counting from 1 to its total without a gap; the pages
+    before the first step and after the last carry no number in either place.
+    """
+    counters = [p["counter"] for p in pages]
+    assert counters[0] in ("before backward", "before forward") and pages[0]["title"] == (
+        counters[0].capitalize()
+    )
+    assert counters[-1] == "backward done" and pages[-1]["title"] == "Backward is done"
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for page in pages[1:-1]:
+        m = re.fullmatch(r"(forward|backward) (\d+) of (\d+)", page["counter"])
+        assert m, page["counter"]
+        phase, k, total = m[1], int(m[2]), int(m[3])
+        assert page["title"].startswith(f"{phase.capitalize()} ({k} of {total}): "), (
+            page["counter"],
+            page["title"],
+        )
+        seen.setdefault(phase, []).append((k, total))
+    assert list(seen) in (["backward"], ["forward", "backward"])
+    for numbers in seen.values():
+        total = numbers[0][1]
+        assert numbers == [(k, total) for k in range(1, total + 1)]
+    return counters
+
+
 def walk_every_step(
     driver: Any, root: Value, path: Path, fmt: str, name: str
 ) -> list[dict[str, Any]]:
@@ -177,7 +207,7 @@ def walk_every_step(
     page = load(driver, path)
     seen = []
     for k, want in enumerate(expected):
-        assert page["step"] == k and page["counter"] == f"step {k} of {len(expected) - 1}"
+        assert page["step"] == k
         assert page["url"] == f"#step={k}" or (k == 0 and page["url"] == "")
         shown = {label: box["grad"] for label, box in page["boxes"].items()}
         assert shown == want, (k, page["title"])
@@ -186,6 +216,7 @@ def walk_every_step(
             screenshot(driver, f"{name}-step{k:02d}")
         page = press(driver, "\ue014")  # the → key
     assert page["step"] == len(expected) - 1  # → at the end stays there
+    phase_numbers(seen)
     # At the end every box holds the engine's .grad to the last bit.
     for v in ag.topological_order(root):
         if v.label:
@@ -207,6 +238,12 @@ def test_the_seed_neuron_page_shows_the_engines_gradients_at_every_step(
         "Backward (1 of 6): loss",
         "Backward (2 of 6): relu(z)",
         "Backward (3 of 6): z",
+    ]
+    # The toolbar counts as the panel does (it said "step 4 of 7" beside "Backward (4 of 6)").
+    assert [p["counter"] for p in seen] == [
+        "before backward",
+        *(f"backward {k} of 6" for k in range(1, 7)),
+        "backward done",
     ]
     # The seed's w0: 12 arrives over w0*x0, and x0 gets w0's -3 times 12.
     w0_step = next(p for p in seen if p["title"].endswith(": w0*x0"))
@@ -295,16 +332,24 @@ def test_the_forward_phase_computes_each_box_in_the_engines_order(
       .filter(g => g.querySelector('text.data') && g.querySelector('text[font-weight="bold"]'))
       .map(g => [g.querySelector('text[font-weight="bold"]').textContent,
                  g.querySelector('text.data').textContent]));"""
-    load(browser, path, 0)
+    pages = [load(browser, path, 0)]
     start = browser.execute_script(data)
     assert start["w0"] == "data -3" and start["z"] == "data ?" and start["loss"] == "data ?"
     computed = [v for v in ag.topological_order(loss) if v.parents]
+    n = len(computed)
     for k, v in enumerate(computed, start=1):
-        page_now = press(browser, "\ue014")
-        assert page_now["step"] == k and page_now["title"] == f"Forward: {v.label}"
+        pages.append(press(browser, "\ue014"))
+        assert pages[-1]["step"] == k and pages[-1]["title"] == f"Forward ({k} of {n}): {v.label}"
         assert browser.execute_script(data)[v.label] == f"data {v.data:.4g}"
     assert browser.execute_script(data)["loss"] == "data 36"
-    assert press(browser, "\ue014")["title"] == "Backward (1 of 6): loss"
+    pages.append(press(browser, "\ue014"))
+    assert pages[-1]["title"] == "Backward (1 of 6): loss"
+    assert pages[-1]["counter"] == "backward 1 of 6"  # backward counts from 1 again
+    screenshot(browser, "forward-backward-step01")
+    while pages[-1]["step"] < len(page.steps) - 1:
+        pages.append(press(browser, "\ue014"))
+    counters = phase_numbers(pages)
+    assert counters[:2] == ["before forward", f"forward 1 of {n}"]
 
 
 def test_the_inline_view_is_the_same_page_in_an_iframe(browser: Any, tmp_path: Path) -> None:

@@ -60,6 +60,16 @@ UNKNOWN = "?"  # the grad of a node backward has not reached yet
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
+def numbered(phase: str, k: int, total: int) -> tuple[str, str]:
+    """Step k of a phase's `total`, as the panel's title starts ("Backward (4 of 6)") and as
+    the toolbar says it ("backward 4 of 6"): one numbering, made in one place.
+
+    Each phase counts the nodes it computes or processes, from 1; the page before the first
+    and after the last are states, not steps, and carry no number.
+    """
+    return f"{phase.capitalize()} ({k} of {total})", f"{phase} {k} of {total}"
+
+
 @dataclass
 class Step:
     """One step of the page: what is processed, what the panel says, what lights up."""
@@ -67,6 +77,7 @@ class Step:
     phase: str  # "start", "forward", "backward" or "end"
     title: str
     caption: str
+    counter: str  # the toolbar's words for where this step is: "backward 4 of 6"
     unit: str | None = None  # the box or summary processed at this step
     lines: list[dict[str, str]] = field(default_factory=list)  # {"text", "why"} per operand
     targets: list[str] = field(default_factory=list)  # the units receiving a gradient
@@ -76,6 +87,7 @@ class Step:
         return {
             "phase": self.phase,
             "title": self.title,
+            "counter": self.counter,
             "caption": self.caption,
             "unit": self.unit,
             "lines": self.lines,
@@ -339,7 +351,8 @@ class _Book:
                 f"∂{root}/∂{root} = 1 and visit each node once, in the engine's order. Step with "
                 f"→ or the buttons; click a box for its whole chain rule."
             )
-        self.steps.append(Step("start", "Before backward" if not forward else "Forward", caption))
+        before = "before forward" if forward else "before backward"
+        self.steps.append(Step("start", before.capitalize(), caption, before))
         for unit in self._units():
             leaf = unit.startswith("v") and not self.g.parents[int(unit[1:])]
             data = None
@@ -353,25 +366,26 @@ class _Book:
 
     def _forward(self) -> None:
         g = self.g
-        done: set[str] = set()
+        firsts: dict[str, int] = {}  # each unit at its first computed node
         for v in reversed(self.order):  # operands first, as the engine computed them
             i = g.index[v]
             unit = self.unit(i)
-            if not g.parents[i] or unit is None or unit in done:
-                continue
-            done.add(unit)
+            if g.parents[i] and unit is not None and unit not in firsts:
+                firsts[unit] = i
+        for k, (unit, i) in enumerate(firsts.items(), start=1):
             s = len(self.steps)
+            title, counter = numbered("forward", k, len(firsts))
             if unit.startswith("g"):
                 b = self.scene.groups[int(unit[1:])]
-                title = f"Forward: {self.unit_name(unit)}"
+                title += f": {self.unit_name(unit)}"
                 caption = (
                     f"Forward computes the {b.members} nodes folded into {self.unit_name(unit)} "
                     f"at once; their data run from {self.num(b.lo)} to {self.num(b.hi)}."
                 )
             else:
-                title = f"Forward: {self.names[i]}"
+                title += f": {self.names[i]}"
                 caption = "Forward: " + self._forward_text(i) + "."
-            self.steps.append(Step("forward", title, caption, unit))
+            self.steps.append(Step("forward", title, caption, counter, unit))
             for e in self._elements(unit):
                 self._event(e, s, CURRENT, data=self._data_text(unit) if e == unit else None)
                 self._event(e, s + 1, DONE)
@@ -531,7 +545,8 @@ class _Book:
         made: list[Contribution],
         running: Sequence[float],
     ) -> Step:
-        title = f"Backward ({k} of {total}): "
+        title, counter = numbered("backward", k, total)
+        title += ": "
         targets = [u for u in dict.fromkeys(self.unit(c.operand) for c in made) if u and u != unit]
         if unit is None:
             return Step(
@@ -539,6 +554,7 @@ class _Book:
                 title + "outside the drawing",
                 f"{len(nodes)} node{'s' if len(nodes) != 1 else ''} outside the drawn "
                 f"neighbourhood pass their gradients on.",
+                counter,
                 None,
                 self._lines(made, running, outside=True),
                 targets,
@@ -556,12 +572,13 @@ class _Book:
                 caption += " What leaves the box:"
             elif b.leaves:
                 caption += f" Nothing leaves it: its gradients end in the {b.leaves} leaves inside."
-            return Step("backward", title + name, caption, unit, lines, targets)
+            return Step("backward", title + name, caption, counter, unit, lines, targets)
         (i,) = nodes
         return Step(
             "backward",
             title + self.names[i],
             self._caption(i, made) + self._warnings(i),
+            counter,
             unit,
             self._lines(made, running),
             targets,
@@ -671,6 +688,7 @@ class _Book:
                 f"Every box now holds ∂{root}/∂node, what {root}.backward() leaves in .grad: "
                 f"each node's gradient is the sum over its users of their gradient times the "
                 f"local derivative. Click any box for its chain rule written out.",
+                "backward done",
             )
         )
         for unit in self._units():

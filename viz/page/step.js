@@ -81,7 +81,9 @@
       list.appendChild(li);
     });
     slider.value = String(k);
-    document.getElementById("counter").textContent = "step " + k + " of " + (steps.length - 1);
+    // The step's own words ("backward 4 of 6"), numbered as the panel's title is.
+    slider.setAttribute("aria-valuetext", step.counter);
+    document.getElementById("counter").textContent = step.counter;
     document.body.setAttribute("data-step", String(k));
     var hash = "#step=" + k;
     if (location.hash !== hash) {
