@@ -3,13 +3,16 @@
 A workload takes a `Clock` and wraps its timed phases in `with clock("forward"): ...`.
 `measure_together` times several engines on one workload, round by round, with the garbage
 collector on as users run it (`gc.collect()` between repeats is untimed); a `Timing` holds the
-samples and gives their median with (min-max). `bytes_per_node` reads tracemalloc instead.
+samples and gives their median with (min-max). `measure_in_fresh_processes` does the same with
+every run in a new interpreter. `bytes_per_node` reads tracemalloc instead.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import statistics
+import subprocess
 import sys
 import threading
 import tracemalloc
@@ -227,6 +230,36 @@ def _attempt(contender: Contender, timing: Timing) -> tuple[Clock, GcWatch] | No
 def measure(run: Callable[[Clock], object], policy: Policy, big_stack: bool = False) -> Timing:
     """Time one engine's `run` alone (see `measure_together`)."""
     return measure_together({"run": Contender(run, big_stack)}, policy)["run"]
+
+
+def measure_in_fresh_processes(
+    commands: dict[str, list[str]], rounds: int, env: dict[str, str] | None = None
+) -> dict[str, Timing]:
+    """Time each engine once per round, every time in a new interpreter started by its command.
+
+    A process that has run other work holds its leftovers, and the cyclic collector's full
+    collections walk all of them: micrograd's W3 step, mostly collector time, moved with
+    whatever ran before it. A fresh process per run holds only what its own run built. The
+    command prints the run's `Timing.samples` as JSON on its last line of stdout (interpreter
+    start-up and setup are not in them). Rounds interleave the engines as `measure_together`
+    does, and every other round runs them in reverse order, so none always runs right after
+    the same neighbour. A command that fails gives its engine a "fails" note.
+    """
+    timings = {name: Timing() for name in commands}
+    names = list(commands)
+    for i in range(rounds):
+        for name in names if i % 2 == 0 else names[::-1]:
+            timing = timings[name]
+            if timing.note:
+                continue
+            done = subprocess.run(commands[name], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+                timing.note = f"fails ({last})"
+                continue
+            for phase, seconds in json.loads(done.stdout.splitlines()[-1]).items():
+                timing.samples.setdefault(phase, []).extend(seconds)
+    return timings
 
 
 def peak_bytes(run: Callable[[], object]) -> float:

@@ -53,6 +53,7 @@ from benchmarks.harness import (  # noqa: E402
     bytes_per_product,
     gc_share,
     measure,
+    measure_in_fresh_processes,
     measure_together,
     peak_bytes,
 )
@@ -88,10 +89,13 @@ class Sizes:
     spiral_samples: int = 100  # per class: 300 points, as the book's chapter 10
     spiral_epochs: int = 10_001
     grid_side: int = 300
+    # W3's rounds, each a fresh process per engine timing one step: the samples of one step
+    # spread widely here (micrograd's 290-690 ms in a row of fresh processes), and 11 cost ~1 min.
+    w3_rounds: int = 11
 
 
 QUICK = Sizes(
-    (1_000, 10_000), 10_000, 20, 20, 2_000, 50_000, (1_000, 10_000), 10_000, 100, 201, 100
+    (1_000, 10_000), 10_000, 20, 20, 2_000, 50_000, (1_000, 10_000), 10_000, 100, 201, 100, 2
 )
 
 
@@ -107,6 +111,11 @@ class Engines:
     def available(cls, policy: Policy, use_torch: bool) -> Engines:
         """The engines that import here (torch only when asked for)."""
         return cls(policy, wl.MICROGRAD_ERROR is None, use_torch and wl.TORCH_ERROR is None)
+
+    @property
+    def optional(self) -> dict[str, bool]:
+        """Whether this run has each optional engine."""
+        return {"micrograd": self.micrograd, "torch": self.torch}
 
     @property
     def reasons(self) -> dict[str, str]:
@@ -139,12 +148,29 @@ class Engines:
     ) -> dict[str, Timing | None]:
         """Time the present contenders together; every engine of the table gets an entry."""
         present = {name: c for name, c in contenders.items() if c is not None}
-        timings: dict[str, Timing | None] = dict.fromkeys(ENGINES)
-        timings.update(measure_together(present, self.policy))
-        for name, timing in timings.items():
-            if timing is not None:
-                progress(f"  {label:<28} {name:<14} {rp.summary(timing)}")
-        return timings
+        return _shown(label, measure_together(present, self.policy))
+
+    def timed_fresh(
+        self, label: str, names: list[str], points: int, rounds: int
+    ) -> dict[str, Timing | None]:
+        """Time W3's contenders `names` (keys of `workloads.W3_STEPS`, only engines this run has)
+        each in a fresh process per round (benchmarks/fresh.py); every engine gets an entry."""
+        missing = {e for e, present in self.optional.items() if not present}
+        script = str(Path(__file__).with_name("fresh.py"))
+        commands = {n: [sys.executable, script, n, str(points)] for n in names if n not in missing}
+        # The children get this process's environment with its BLAS threads pinned as above,
+        # also when main() runs without the script's start (the tests call it).
+        env = {**os.environ, **{n: os.environ.get(n, "1") for n in THREAD_VARIABLES}}
+        return _shown(label, measure_in_fresh_processes(commands, rounds, env))
+
+
+def _shown(label: str, measured: dict[str, Timing]) -> dict[str, Timing | None]:
+    """The timings with an entry for every engine of the table, each shown on a progress line."""
+    timings: dict[str, Timing | None] = dict.fromkeys(ENGINES)
+    timings.update(measured)
+    for name, timing in measured.items():
+        progress(f"  {label:<28} {name:<14} {rp.summary(timing)}")
+    return timings
 
 
 def progress(message: str) -> None:
@@ -234,20 +260,11 @@ def add_w2(report: Report, engines: Engines, terms: int) -> None:
     report.rows += timing_rows(label, engines.timed(label, run), PHASES, engines.reasons)
 
 
-def add_w3(report: Report, engines: Engines, points: int) -> None:
-    """W3: one SGD step of the MLP with raw Values (ag.dot), with nn, and written as products."""
-    d3 = wl.w3_data(points)
+def add_w3(report: Report, engines: Engines, points: int, rounds: int) -> None:
+    """W3: one SGD step of the MLP with raw Values (ag.dot), with nn, and written as products;
+    every engine's step in a fresh process per round, so none carries another workload's objects."""
     label = f"W3 MLP step, {points} points"
-    run = engines.contenders(
-        wl.w3_chainrule_raw(d3),
-        wl.w3_micrograd(d3) if engines.micrograd else None,  # built only when installed
-        wl.w3_torch(d3) if engines.torch else None,
-        wl.w3_floor(d3),
-    )
-    run["chainrule nn"] = Contender(wl.w3_chainrule_nn(d3))
-    run["chainrule products"] = Contender(wl.w3_chainrule_raw(d3, products=True))
-    run["chainrule replay"] = Contender(wl.w3_chainrule_replay(d3))
-    w3 = engines.timed(label, run)
+    w3 = engines.timed_fresh(label, list(wl.W3_STEPS), points, rounds)
     nn_timing, products_timing = w3.pop("chainrule nn"), w3.pop("chainrule products")
     replay_timing = w3.pop("chainrule replay")
     by_engine = {
@@ -427,7 +444,7 @@ def run_all(
     if "w2" in only:
         add_w2(report, engines, sizes.w2_terms)
     if "w3" in only:
-        add_w3(report, engines, sizes.w3_points)
+        add_w3(report, engines, sizes.w3_points, sizes.w3_rounds)
     if "w4" in only:
         add_w4(report, engines, sizes.w4_samples)
     if "m1" in only:
@@ -443,7 +460,7 @@ def run_all(
 
 
 METHOD_NOTES = [
-    "Times in ms: median (min–max) over the repeats, interleaved round by round: 7 rounds, or "
+    "Times in ms: median (min–max) over the repeats, interleaved round by round (W3: below): 7 rounds, or "
     "3 when some engine's warm-up run took 2 s or more (that warm-up then counts as its first "
     "sample), the same number for every engine of a workload; 2 rounds without warm-up in "
     "--quick. The garbage collector stays on with its default thresholds; `gc.collect()` runs "
@@ -462,6 +479,14 @@ METHOD_NOTES = [
     "nn = nn.Sequential(Dense, ReLU, ...), nn.MSE, nn.SGD, where Dense records `dot` nodes; "
     "micrograd = its nn.MLP(2, [16, 16, 1]); torch = 0-d float64 tensors. The micrograd, torch "
     "and floor cells are the same measurements in every W3 row.",
+    "W3 runs each engine's step in a fresh process (benchmarks/fresh.py), one per engine and "
+    "round: 11 rounds (2 in --quick), the engines in turn, every other round in reverse order. "
+    "Every process is the same script with the same interpreter, environment (BLAS threads) "
+    "and imports (torch only in torch's), `gc.collect()` and `gc.freeze()` after the imports as "
+    "above, the collector on; it runs one untimed warm-up step and times the next. The cells are "
+    "medians (min–max) over the rounds, the ratios ratios of those medians. In the one long "
+    "process, micrograd's step, mostly collector time, moved with the objects earlier workloads "
+    "had left alive (307–553 ms between runs).",
     "M1: tracemalloc's traced bytes with the graph alive, divided by the op nodes: for the "
     "products of two leaves, the leaves made beforehand and the list holding the products left "
     "out; for the W1 chain, 2 op nodes per step, constants included in the cost of the op that "

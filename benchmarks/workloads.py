@@ -22,6 +22,7 @@ import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -470,6 +471,20 @@ def w3_floor(d: W3Data) -> Callable[[Clock], StepResult]:
         return StepResult(loss, _canonical(grads), _canonical(layers))
 
     return step
+
+
+W3Step = Callable[[W3Data], Callable[[Clock], StepResult]]
+
+# Every W3 contender by the name its process is started with (see benchmarks/fresh.py).
+W3_STEPS: dict[str, W3Step] = {
+    "chainrule": w3_chainrule_raw,
+    "chainrule products": partial(w3_chainrule_raw, products=True),
+    "chainrule nn": w3_chainrule_nn,
+    "chainrule replay": w3_chainrule_replay,
+    "micrograd": w3_micrograd,
+    "torch": w3_torch,
+    "floor": w3_floor,
+}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -294,6 +294,57 @@ def test_engines_take_turns_and_a_failing_one_drops_out() -> None:
     assert len(timings["a"].samples["total"]) == len(timings["b"].samples["total"]) == 3
 
 
+def test_fresh_processes_take_turns_reverse_every_other_round_and_pool_samples(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    log = tmp_path / "order"
+
+    def command(name: str, seconds: float) -> list[str]:
+        script = (
+            "import json, sys\n"
+            f"open({str(log)!r}, 'a').write({name!r} + ' ')\n"
+            f"print('setup output first')\n"
+            f"print(json.dumps({{'forward': [{seconds}], 'total': [{seconds}]}}))\n"
+        )
+        return [sys.executable, "-c", script]
+
+    failing = [sys.executable, "-c", "raise SystemExit('no such engine: w9')"]
+    commands = {"a": command("a", 0.5), "b": command("b", 0.25), "bad": failing}
+    timings = harness.measure_in_fresh_processes(commands, 3)
+    assert log.read_text().split() == ["a", "b", "b", "a", "a", "b"]  # 'bad' dropped out at once
+    assert timings["a"].samples == {"forward": [0.5] * 3, "total": [0.5] * 3}
+    assert timings["b"].median("total") == 0.25
+    assert timings["bad"].note == "fails (no such engine: w9)" and not timings["bad"].samples
+
+
+def test_a_fresh_w3_process_times_one_step_of_the_engine_it_is_named() -> None:
+    import json
+    import subprocess
+    import sys
+
+    script = Path(run.__file__).with_name("fresh.py")
+    out = subprocess.run(
+        [sys.executable, str(script), "chainrule", "4"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    samples = json.loads(out.stdout.splitlines()[-1])
+    phases = ("forward", "zero_grad", "backward", "update")
+    assert set(samples) == {*phases, "total", "gc", "cpu"}
+    assert all(len(xs) == 1 for xs in samples.values())  # one timed step after the warm-up
+    assert_close(sum(samples[p][0] for p in phases), samples["total"][0], "total")
+    assert set(wl.W3_STEPS) == {
+        "chainrule",
+        "chainrule products",
+        "chainrule nn",
+        "chainrule replay",
+        "micrograd",
+        "torch",
+        "floor",
+    }
+
+
 def test_gc_watch_counts_only_pauses_inside_a_phase() -> None:
     import gc
 
@@ -415,7 +466,7 @@ def test_ratios_and_targets() -> None:
     assert lines[3].endswith("≤ 1/4 of micrograd: **not met** |")
 
 
-TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100, (20, 50), 100, 5, 3, 10)
+TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100, (20, 50), 100, 5, 3, 10, 1)
 
 
 def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None:
