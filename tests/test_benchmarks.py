@@ -496,6 +496,11 @@ def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None
     for replay_row in report.replay:
         assert replay_row.cells["replay"].stats is not None and replay_row.met() is not None
     assert "| spiral training step, 15 points" in text and "| nn, replay |" in text
+    # W3's note gives the ratio of the fastest rounds beside the table's ratio of medians.
+    w3 = next(row for row in report.rows if row.name.startswith("W3 MLP step, 4 points, raw"))
+    mine, theirs = (w3.cells[e].stats for e in ("chainrule", "micrograd"))
+    assert mine is not None and theirs is not None
+    assert f"micrograd {theirs[1] * 1e3:.0f} ms: {rp.fmt_ratio(mine[1] / theirs[1])} and" in text
     capsys.readouterr()
 
 
