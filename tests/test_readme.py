@@ -263,6 +263,15 @@ def test_the_benchmark_prose_quotes_the_numbers_of_the_run_it_shows() -> None:
     products = ratio["W3 MLP step, 100 points, raw Values, products + ag.sum (no target): total"]
     assert f"1/25 of micrograd's time: {raw} with raw Values and {nn_row} with `nn`" in PROSE
     assert f"it sits at {products} in the run above, against {raw} with `dot`" in PROSE
+    spread = {}  # "320 ms (296–496)" as "296–496 ms (median 320)"
+    for engine, column in (("micrograd", 1), ("chainrule", 0)):
+        cell = rows["W3 MLP step, 100 points, raw Values, ag.dot: total"][column]
+        median, low_high = cell.removesuffix(")").split(" ms (")
+        spread[engine] = (median, low_high)
+    assert (
+        f"micrograd's rounds took {spread['micrograd'][1]} ms (median {spread['micrograd'][0]}) "
+        f"against chainrule's {spread['chainrule'][1]} ms" in PROSE
+    )
     micrograd = rows["micrograd"]  # the phase table: ..., total, of which gc
     assert (
         f"micrograd spends {micrograd[5]} of its {micrograd[4]} ms W3 step in the collector"
