@@ -237,9 +237,10 @@ def replay_table(report: Report) -> str:
 
 
 def phase_table(report: Report) -> str:
-    """W3's step split into its phases, medians in ms, one row per engine."""
-    phases = ("forward", "zero_grad", "backward", "update", "total", "gc")
-    heads = [*phases[:-1], "of which gc"]
+    """W3's step alone split into its phases, then per step of the loop, medians in ms, one row per
+    engine; "of which gc" is the collector's pauses inside each."""
+    phases = ("forward", "zero_grad", "backward", "update", "total", "gc", "loop", "loop_gc")
+    heads = [*phases[:5], "of which gc", "per step of the loop", "of which gc"]
     lines = ["| W3 step, medians (ms) | " + " | ".join(heads) + " |"]
     lines.append("|---|" + "---:|" * len(phases))
     for name, timing in report.phases.items():

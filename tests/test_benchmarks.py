@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import autograd as ag
-from benchmarks import harness, run
+from benchmarks import fresh, harness, run
 from benchmarks import report as rp
 from benchmarks import workloads as wl
 from benchmarks.harness import Clock
@@ -331,9 +331,10 @@ def test_a_fresh_w3_process_times_one_step_of_the_engine_it_is_named() -> None:
     assert out.returncode == 0, out.stderr
     samples = json.loads(out.stdout.splitlines()[-1])
     phases = ("forward", "zero_grad", "backward", "update")
-    assert set(samples) == {*phases, "total", "gc", "cpu"}
-    assert all(len(xs) == 1 for xs in samples.values())  # one timed step after the warm-up
+    assert set(samples) == {*phases, "total", "gc", "cpu", "loop", "loop_gc", "loop_cpu"}
+    assert all(len(xs) == 1 for xs in samples.values())  # one step and one loop per process
     assert_close(sum(samples[p][0] for p in phases), samples["total"][0], "total")
+    assert 0.0 <= samples["loop_gc"][0] <= samples["loop"][0]
     assert set(wl.W3_STEPS) == {
         "chainrule",
         "chainrule products",
@@ -343,6 +344,33 @@ def test_a_fresh_w3_process_times_one_step_of_the_engine_it_is_named() -> None:
         "torch",
         "floor",
     }
+
+
+def test_the_loop_runs_its_steps_back_to_back_and_counts_every_collector_pause() -> None:
+    import gc
+
+    from benchmarks import fresh
+
+    # Each run notes how many full collections had happened when it started, then runs one
+    # itself outside its phases, as a collection triggered between two phases would.
+    entries: list[int] = []
+
+    def run_once(clock: Clock) -> None:
+        entries.append(gc.get_stats()[2]["collections"])
+        with clock("forward"):
+            pass
+        gc.collect()
+
+    samples = fresh.step_and_loop(harness.Contender(run_once))
+    assert fresh.LOOP_STEPS >= 2
+    assert len(entries) == 2 + fresh.LOOP_STEPS  # a warm-up, the step alone, the loop
+    steps = [b - a for a, b in zip(entries, entries[1:])]
+    # Before the step alone, an untimed collection besides the run's own; none in the loop.
+    assert steps == [2] + [1] * fresh.LOOP_STEPS
+    # The step alone's watch sees only pauses inside its phases; the loop's, every pause.
+    assert samples["gc"] == [0.0] and samples["loop_gc"][0] > 0.0
+    assert samples["loop_gc"][0] <= samples["loop"][0]
+    assert set(samples) == {"forward", "total", "gc", "cpu", "loop", "loop_gc", "loop_cpu"}
 
 
 def test_gc_watch_counts_only_pauses_inside_a_phase() -> None:
@@ -466,6 +494,7 @@ def test_ratios_and_targets() -> None:
     assert lines[3].endswith("≤ 1/4 of micrograd: **not met** |")
 
 
+ENGINE_PAIR = ("chainrule", "micrograd")
 TINY = run.Sizes((20, 50), 30, 4, 3, 50, 100, (20, 50), 100, 5, 3, 10, 1)
 
 
@@ -483,24 +512,44 @@ def test_a_tiny_run_fills_every_row(tmp_path: Path, monkeypatch, capsys) -> None
     assert run.main(["--quick", "--markdown", str(out)]) == 0
     text = out.read_text()
     assert "| workload | chainrule |" in text and "Targets:" in text
-    for name in ("W1 chain 20 steps: total", "W3 MLP step, 4 points, nn: total", "M1 bytes"):
+    loop = f"{fresh.LOOP_STEPS} steps in a loop, per step"
+    for name in ("W1 chain 20 steps: total", f"W3 MLP step, 4 points, nn: {loop}", "M1 bytes"):
         assert f"\n| {name}" in text
     # W1 at two sizes, W2, the million-node chain: 3 rows each; W1 per op node at two depths;
-    # W3 dot, nn, products, replay; W4: 3; M1: products of two leaves and the chain, graph and
-    # after. Replay: a step, a run, predict's time and memory.
+    # W3 dot and nn in a loop and alone, products and replay in a loop; W4: 3; M1: products of
+    # two leaves and the chain, graph and after. Replay: a step, a run, predict's time and memory.
     (report,) = reports
-    assert len(report.rows) == 3 * 2 + 2 + 3 + 3 + 4 + 3 + 3
+    assert len(report.rows) == 3 * 2 + 2 + 3 + 3 + 6 + 3 + 3
     for row in report.rows:
         assert row.cells["chainrule"].stats is not None, row.name
     assert len(report.replay) == 4
     for replay_row in report.replay:
         assert replay_row.cells["replay"].stats is not None and replay_row.met() is not None
     assert "| spiral training step, 15 points" in text and "| nn, replay |" in text
-    # W3's note gives the ratio of the fastest rounds beside the table's ratio of medians.
-    w3 = next(row for row in report.rows if row.name.startswith("W3 MLP step, 4 points, raw"))
-    mine, theirs = (w3.cells[e].stats for e in ("chainrule", "micrograd"))
+    # W3's targets sit on the loop's rows; the step alone's rows show the other sample, untargeted.
+    w3 = {row.name.removeprefix("W3 MLP step, 4 points, "): row for row in report.rows}
+    alone = "the step alone, after an untimed gc.collect() (no target)"
+    targets = {name: row.target_text for name, row in w3.items() if name.startswith(("raw", "nn"))}
+    assert targets == {
+        f"raw Values, ag.dot: {loop}": "≤ 1/25 of micrograd",
+        f"nn: {loop}": "≤ 1/25 of micrograd",
+        f"raw Values, ag.dot: {alone}": "",
+        f"nn: {alone}": "",
+        f"raw Values, products + ag.sum: {loop} (no target)": "",
+        f"nn replay: {loop}": "≤ 1/200 of micrograd",
+    }
+    micrograd = report.phases["micrograd"]
+    for name, phase in ((f"nn: {loop}", "loop"), (f"nn: {alone}", "total")):
+        assert w3[name].cells["micrograd"].stats == micrograd.stats(phase), name
+        assert w3[name].cells["chainrule"].stats == report.phases["chainrule nn"].stats(phase)
+    # W3's note gives both measures' ratios, of the medians and of the fastest rounds.
+    mine, theirs = (w3[f"raw Values, ag.dot: {loop}"].cells[e].stats for e in ENGINE_PAIR)
     assert mine is not None and theirs is not None
-    assert f"micrograd {theirs[1] * 1e3:.0f} ms: {rp.fmt_ratio(mine[1] / theirs[1])} and" in text
+    assert (
+        f"per step of the loop (micrograd's fastest {theirs[1] * 1e3:.0f} ms): raw "
+        f"{rp.fmt_ratio(mine[0] / theirs[0])} (fastest rounds {rp.fmt_ratio(mine[1] / theirs[1])})"
+    ) in text
+    assert "; the step alone (micrograd's fastest" in text
     capsys.readouterr()
 
 
