@@ -12,6 +12,8 @@ import autograd as ag
 from autograd import Value
 from autograd.reals import real_array
 
+from . import replay
+
 if TYPE_CHECKING:
     from .replay import Recorder
 
@@ -101,8 +103,6 @@ class Module:
         builds the graph of Values sample by sample, "auto" replays when the model allows
         (see nn.replay).
         """
-        from . import replay
-
         if engine != "scalar" and replay.why_not(self) is None:
             # Checked here, so that a bad entry names predict(); a Value stands for its number,
             # as no graph is kept.

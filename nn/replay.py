@@ -47,6 +47,8 @@ from autograd.context import current
 from autograd.reals import real_array
 from autograd.replay import Derived, NotReplayable, Replay
 
+from .batch import as_batch, data_array
+
 if TYPE_CHECKING:
     from .module import Module
     from .optim import Optimizer
@@ -159,8 +161,6 @@ def why_not(model: Module, loss_fn: Any = None, X: Any = None) -> str | None:
 def _unreplayable_part(model: Module, loss_fn: Any) -> tuple[str, str, str] | None:
     """(why, a short hint, how to make it replay) for the first module or loss without a
     per-sample form, else None."""
-    from .module import Module
-
     for m in _modules(model):
         if not m.replayable:
             kind = type(m).__name__
@@ -171,7 +171,12 @@ def _unreplayable_part(model: Module, loss_fn: Any) -> tuple[str, str, str] | No
                 f"if {kind}.forward takes no branch on a number, so that its graph has the same"
                 f" shape for every sample, set replayable = True on {kind}",
             )
-    if loss_fn is not None and not (isinstance(loss_fn, Module) and loss_fn.replayable):
+    # A loss replays when it says so and has the per-sample form (record_loss, as nn's losses have);
+    # read as attributes, so that this module needs no Module class: module.py imports it.
+    replayable_loss = getattr(loss_fn, "replayable", False) is True and callable(
+        getattr(loss_fn, "record_loss", None)
+    )
+    if loss_fn is not None and not replayable_loss:
         return (
             f"the loss {loss_fn!r} is not one of nn's losses, which have a per-sample form",
             "",
@@ -319,8 +324,6 @@ def as_inputs(X: Any, who: str) -> np.ndarray:
     """X as a float64 array (n_samples, n_features), or the error the scalar path would give."""
     if isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and X.ndim == 2 and X.size:
         return real_array(X, who)  # a long double beyond the float range is refused
-    from .batch import as_batch, data_array
-
     return data_array(as_batch(X, who))
 
 
