@@ -9,7 +9,9 @@ stated here on their own, cover what nn and viz take besides real numbers:
 - an entry of an array-like (weights, gradients, one-hot rows) is a real number by the rule,
   except that numpy makes a sequence part of the array's shape, which is then wrong (ValueError),
   and reads a 0-d array as its number;
-- a path is a str, bytes or os.PathLike; anything else is a TypeError.
+- a path is a str, bytes or os.PathLike; anything else is a TypeError. A plain file name (no
+  folder in it, not "." or "..", no NUL, at most 200 bytes) must be written; any other name
+  the OS may refuse, with an error that names the entry point.
 
 Every entry point must give the value the rule says (the hyperparameter as stored, the layer's
 size, the loss of the number, the file written) or raise the error class the rule says, with a
@@ -87,6 +89,26 @@ def is_path(x: Any) -> bool:
     return isinstance(x, (str, bytes, os.PathLike))
 
 
+def plain_name(x: Any) -> bool:
+    """A file name any OS here takes, in the current folder: nothing may refuse it.
+
+    200 bytes leaves room below the usual limit of 255 for a temporary name beside it.
+    """
+    name = os.fsdecode(os.fspath(x))
+    try:
+        size = len(os.fsencode(name))
+    except UnicodeEncodeError:
+        return False
+    folders = [c for c in (os.sep, os.altsep) if c and c in name]
+    return (
+        bool(name)
+        and "\x00" not in name
+        and not folders
+        and name not in (".", "..")
+        and size <= 200
+    )
+
+
 def within(want: Want, lo: float, hi: float, lo_open: bool = False, hi_open: bool = True) -> Want:
     """`want` when it is a finite float in the range, ValueError when it is a float outside."""
     if not isinstance(want, float):
@@ -105,13 +127,13 @@ def check(
     want: Want,
     call: Callable[[], float | int],
     close: Callable[[float, float], bool] = same,
-    path: bool = False,
+    refusable: bool = False,
 ) -> None:
     """call() must give `want`, or raise `want` with a message containing `names`.
 
-    With `path`, the call writes a file whose name was drawn: the OS may refuse the name (NUL,
-    too long, a folder that does not exist), and then an OSError or ValueError naming the entry
-    point is right too.
+    `refusable`: the call writes a file whose drawn name is not plain (see `plain_name`). The
+    OS may refuse such a name (NUL, too long, a folder that does not exist), and then an
+    OSError or ValueError naming the entry point is right too.
     """
     try:
         got = call()
@@ -121,7 +143,7 @@ def check(
         assert names in str(e), f"{entry}: {type(e).__name__}: {e} does not name {names!r}"
         # A huge number is quoted by its size ("about 10**400"), never by its hundreds of digits.
         assert not re.search(r"\d{30}", str(e)), f"{entry}: {type(e).__name__}: {str(e)[:300]}"
-        if path and not isinstance(want, type) and isinstance(e, (OSError, ValueError)):
+        if refusable and not isinstance(want, type) and isinstance(e, (OSError, ValueError)):
             return
         assert isinstance(want, type), f"{entry}: raised {e!r}, but the rule gives {want!r}"
         assert isinstance(e, want), f"{entry}: {kind.__name__}: {e}, the rule says {want.__name__}"
@@ -421,7 +443,8 @@ def check_save_and_load(x: Any) -> None:
         os.remove(x)
         return 1
 
-    check("nn.save path", "nn.save", want, round_trip, path=True)
+    refusable = is_path(x) and not plain_name(x)
+    check("nn.save path", "nn.save", want, round_trip, refusable=refusable)
     if not is_path(x):
         check("nn.load path", "nn.load", TypeError, lambda: (nn.load(model, x), 1)[1])
 
@@ -513,7 +536,10 @@ def check_viz(x: Any, workdir: Path) -> None:
         svg.unlink()
         return 1
 
-    check("render() path", "render()", 1 if is_path(x) else TypeError, rendered, path=True)
+    refusable = is_path(x) and not plain_name(x)
+    check(
+        "render() path", "render()", 1 if is_path(x) else TypeError, rendered, refusable=refusable
+    )
 
 
 # ---- the properties ----
