@@ -43,7 +43,7 @@ from autograd import Value
 from autograd.ops import OPS
 from viz import draw_graph, render
 from viz.dot import to_dot
-from viz.options import DrawOptions
+from viz.options import COLLAPSE_LEVELS, DrawOptions
 
 TALLY = Tally()
 Want = float | int | type[Exception]  # a count is an int, and may be too large for a float
@@ -497,6 +497,9 @@ def check_viz(x: Any, workdir: Path) -> None:
             else:
                 draw_graph(y, **{name: x}, **extra)
             value = getattr(DrawOptions.parse(entry, {name: x, **extra}), name)
+            if isinstance(value, str):  # collapse="layer": the level, kept as named
+                assert value == x, (value, x)
+                return 1
             return 0 if value is None else value  # type: ignore[no-any-return]  # collapse=None
 
         return call
@@ -512,8 +515,8 @@ def check_viz(x: Any, workdir: Path) -> None:
     )
     check("draw_graph(fan=)", "draw_graph()", expected_count(x, 1), option("draw_graph", "fan"))
     collapse: Want = expected_count(x, 1)
-    if isinstance(x, str):  # "layer" and "neuron" are never drawn: a str here is a mistake
-        collapse = ValueError
+    if isinstance(x, str):  # a level by name (checked as 1 above), or a mistake
+        collapse = 1 if x in COLLAPSE_LEVELS else ValueError
     elif x is None:  # the default: nothing folded
         collapse = 0
     check("draw_graph(collapse=)", "draw_graph()", collapse, option("draw_graph", "collapse"))
@@ -562,6 +565,18 @@ def test_every_nn_and_viz_entry_point_gives_the_rules_value_or_an_error_naming_i
 ) -> None:
     kind, x = drawn
     TALLY.tried[kind] += 1
+    check_everything(x, workdir)
+
+
+# Strings that name something somewhere: a format, an initialisation, a folding level. The
+# drawn strings almost never do, so without these the rules' accepting side for fmt=, init=
+# and collapse= would go untried.
+OPTION_NAMES = ["{:.3f}", "{:+.2e}", *sorted(nn.INITS), *COLLAPSE_LEVELS]
+
+
+@pytest.mark.parametrize("x", OPTION_NAMES)
+def test_a_string_that_names_an_option_is_taken_where_it_does(workdir: Path, x: str) -> None:
+    TALLY.tried["str, an option's name"] += 1
     check_everything(x, workdir)
 
 
