@@ -170,8 +170,10 @@ def check_names(expected: Collection[str], found: Sequence[str], what: str) -> N
 
 
 def check_array(x: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
-    """`x` as a float64 array of exactly `shape`, every entry by Value()'s rule, or an error
-    naming `what` (and both shapes)."""
+    """`x` as a float64 array of exactly `shape`, or an error naming `what`.
+
+    Every entry is a real number by Value()'s rule (`real_array`); a wrong shape names both.
+    """
     array = real_array(x, what)
     if array.shape != shape:
         raise ValueError(f"{what} has shape {array.shape}, expected {shape}")
