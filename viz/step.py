@@ -61,11 +61,11 @@ SVG_NS = "http://www.w3.org/2000/svg"
 
 
 def numbered(phase: str, k: int, total: int) -> tuple[str, str]:
-    """Step k of a phase's `total`, as the panel's title starts ("Backward (4 of 6)") and as
-    the toolbar says it ("backward 4 of 6"): one numbering, made in one place.
+    """Step k of `total` in a phase: (the panel's title, the toolbar's counter), one numbering.
 
-    Each phase counts the nodes it computes or processes, from 1; the page before the first
-    and after the last are states, not steps, and carry no number.
+    The title starts "Backward (4 of 6)" and the toolbar says "backward 4 of 6". Each phase
+    counts the nodes it computes or processes, from 1; the page before the first and after
+    the last are states, not steps, and carry no number.
     """
     return f"{phase.capitalize()} ({k} of {total})", f"{phase} {k} of {total}"
 
