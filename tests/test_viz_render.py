@@ -90,9 +90,14 @@ def test_hostile_labels_render_as_written_with_no_node_added_or_lost() -> None:
     source = to_dot(root)
     nodes, edges = svg_parts(run_dot(source, "svg"))
     n = len(HOSTILE)
-    # n leaves + the sum + its op ellipse + the legend; one edge per operand and one from the op.
-    assert sorted(nodes) == sorted([f"v{i}" for i in range(n + 1)] + [f"v{n}_op", "legend"])
-    assert edges == n + 1
+    # n leaves + the sum + its op ellipse + the legend, and the sum's n factors, each a text
+    # node on its operand's arrow: two edges per operand, and one from the op.
+    factors = [f"v{n}_x{i}" for i in range(n)]
+    assert sorted(nodes) == sorted(
+        [f"v{i}" for i in range(n + 1)] + [f"v{n}_op", "legend", *factors]
+    )
+    assert [nodes[f] for f in factors] == [["×1"]] * n
+    assert edges == 2 * n + 1
     for i, label in enumerate(HOSTILE):
         lines = DRAWN.get(label, [label])
         assert nodes[f"v{i}"] == [*lines, f"data {i:g}", "grad 1"], label
@@ -100,8 +105,12 @@ def test_hostile_labels_render_as_written_with_no_node_added_or_lost() -> None:
     import json
 
     laid_out = json.loads(run_dot(source, "json"))
-    assert len(laid_out["objects"]) == n + 3
-    assert len(laid_out["edges"]) == n + 1
+    # and one subgraph: the rank that holds the n factors, chained in operand order by n - 1
+    # invisible edges.
+    assert len(laid_out["objects"]) == 2 * n + 3 + 1
+    assert sum(1 for o in laid_out["objects"] if "nodes" in o) == 1
+    assert len(laid_out["edges"]) == 2 * n + 1 + n - 1
+    assert sum(1 for e in laid_out["edges"] if e.get("style") == "invis") == n - 1
 
 
 def test_hostile_op_and_scope_names_stay_inert_too() -> None:
@@ -321,7 +330,8 @@ def test_folded_neurons_come_out_in_label_order_in_every_layer(
 
 def kept_dense_neuron() -> tuple[Value, list[Value], list[float]]:
     """One nn.Dense neuron's output, a single `dot` of 4 weights, 4 inputs and a bias, as the
-    root: a folded drawing keeps it, with all nine of its operands drawn as boxes."""
+    root: a folded drawing keeps it, with all nine of its operands drawn as boxes, as an
+    unfolded one does."""
     import nn
 
     dense = nn.Dense(4, 1, rng=3)
@@ -334,16 +344,17 @@ def kept_dense_neuron() -> tuple[Value, list[Value], list[float]]:
     return z, operands, [*x, *w, 1.0]
 
 
-@pytest.mark.parametrize(
-    "options",
-    [{}, {"rankdir": "TB"}, {"rankdir": "RL"}, {"clusters": False}],
-    ids=["LR", "TB", "RL", "no-frames"],
-)
-def test_a_kept_nodes_factors_sit_each_on_its_own_arrow_in_a_folded_drawing(
-    options: dict[str, Any],
+@pytest.mark.parametrize("folded", [True, False], ids=["folded", "unfolded"])
+@pytest.mark.parametrize("clusters", [True, False], ids=["frames", "no-frames"])
+@pytest.mark.parametrize("rankdir", ["LR", "TB", "RL", "BT"])
+def test_a_dots_nine_factors_sit_each_on_its_own_arrow_in_operand_order(
+    rankdir: str, clusters: bool, folded: bool
 ) -> None:
     z, operands, factors = kept_dense_neuron()
-    dot = to_dot(z, collapse="neuron", **options)
+    options: dict[str, Any] = {"rankdir": rankdir, "clusters": clusters}
+    if folded:
+        options["collapse"] = "neuron"
+    dot = to_dot(z, **options)
     (op,) = re.findall(r"^\t*(v\d+_op) \[", dot, flags=re.M)
     edges = re.findall(r"^\t(\S+) -> (\S+)(?: \[(.*)\])?$", dot, flags=re.M)
     into_op = [(t, a) for t, h, a in edges if h == op]
@@ -373,9 +384,22 @@ def test_a_kept_nodes_factors_sit_each_on_its_own_arrow_in_a_folded_drawing(
 
     for n, a in enumerate(texts):
         assert not any(overlap(a, b) for b in texts[n + 1 :] + others), (n, a)
-    across = options.get("rankdir", "LR") in ("LR", "RL")
+    across = rankdir in ("LR", "RL")
     place = [-boxes[f"v{k}"][1] if across else boxes[f"v{k}"][0] for k in range(9)]
     assert place == sorted(place), place
+
+
+def test_from_five_operands_on_an_ops_factors_are_text_nodes_on_their_arrows() -> None:
+    xs = [Value(float(k), f"x{k}") for k in range(5)]
+    # Four operands, as the seed neuron's sum: each factor a label on its arrow, as always.
+    four = to_dot(ag.sum(xs[:4]))
+    assert "_x" not in four and four.count("label=<&#215;1>") == 4
+    # Five, as each neuron's sum in the seed layer: each factor a text node its arrow enters.
+    five = to_dot(ag.sum(xs))
+    texts = re.findall(r"^\t(v5_x\d) \[.*label=<&#215;1>\]$", five, flags=re.M)
+    assert texts == [f"v5_x{slot}" for slot in range(5)]
+    assert all(f"\tv{k} -> v5_x{k} [arrowhead=none]\n" in five for k in range(5))
+    assert "\t{rank=same; v5_x0 -> v5_x1 -> v5_x2 -> v5_x3 -> v5_x4 [style=invis]}\n" in five
 
 
 def test_make_demo_writes_the_four_pictures(tmp_path: Path) -> None:

@@ -37,6 +37,8 @@ __all__ = ["DEFAULT_MAX_NODES", "GRAPH_NAME", "GraphTooLarge", "dot_lines", "to_
 
 GRAPH_NAME = "chainrule"
 _HIGHLIGHTED_EDGE = f'color="{HIGHLIGHT}" fontcolor="{HIGHLIGHT}" penwidth=2.5'
+# From this many operand arrows on, an op's factors are drawn as text nodes, one per arrow.
+SPREAD_OPERANDS = 5
 
 
 def to_dot(root: Value | Iterable[Value], **options: Any) -> str:
@@ -179,6 +181,10 @@ class _Writer:
         local: list[float] | None = None
         hidden = 0
         factors: list[str] = []
+        # Five or more arrows into one ellipse (an nn.Dense neuron's dot, a layer's sum) leave
+        # no room by it for their labels; a folded drawing keeps few nodes, often such a dot.
+        drawn = sum(1 for p in g.parents[i] if scene.shown[p] and scene.group_of[p] < 0)
+        spread = k < 0 and (drawn >= SPREAD_OPERANDS or scene.collapse is not None)
         for slot, p in enumerate(g.parents[i]):
             if not scene.shown[p]:
                 hidden += 1
@@ -188,16 +194,16 @@ class _Writer:
             if k < 0 and scene.group_of[p] < 0:
                 if local is None:
                     local = g.local_derivatives(i)
-                edges.extend(self._edge(p, i, slot, local, highlighted, factors))
+                edges.extend(self._edge(p, i, slot, local, highlighted, factors, spread))
             elif scene.group_of[p] != k:
                 count = between_boxes.setdefault((tail, head), [0, 0])
                 count[0] += 1
                 count[1] |= highlighted
         if hidden:
             edges.append(self._stub(i, f"v{i}_in", f"v{i}_in -> {head}", hidden, "operand"))
-        if len(factors) > 1 and scene.collapse is not None:
-            # One rank, in operand order: left alone, Graphviz lays a kept dot's nine factors
-            # out bottom to top inside a frame (w[3] above w[2]), and its weights follow them.
+        if len(factors) > 1 and spread:
+            # One rank, in operand order: left alone, Graphviz lays a dot's nine factors out
+            # bottom to top inside a frame (w[3] above w[2]), and its operands follow them.
             self.placed.setdefault(self.frames[i], []).append(self._chain(factors, self.frames[i]))
 
     def _frames(self, placed: dict[Scope | None, list[str]]) -> list[str]:
@@ -296,16 +302,17 @@ class _Writer:
         local: list[float] | None,
         highlighted: bool,
         factors: list[str],
+        spread: bool,
     ) -> list[str]:
         """The arrow from operand p into node i's op, labelled with its factor.
 
         A leaf drawn outside node i's frame (a layer's input, shared by its neurons) sends its
         arrows across other arrows, where a label in the middle of the arrow could belong to
         any of them. Its factor is drawn as a small text node inside node i's frame that the
-        arrow passes through, so each label sits on its own arrow. A folded drawing does the
-        same for every factor: the nodes it keeps (the root, the highlight) are often one
-        `dot` of a whole neuron, whose nine labels would otherwise pile up by its ellipse.
-        Such text nodes are appended to `factors`.
+        arrow passes through, so each label sits on its own arrow. With `spread` every factor
+        of node i is drawn so: an op of many operands (one nn.Dense neuron's `dot` has nine)
+        would otherwise pile their labels up by its ellipse. Such text nodes are appended to
+        `factors`.
         """
         options, number, marks = self.options, self.options.number, self.marks
         parts = []
@@ -325,7 +332,7 @@ class _Writer:
         style = [_coloured(colour)] if colour else [_HIGHLIGHTED_EDGE] if highlighted else []
         font = colour or (HIGHLIGHT if highlighted else None)
         tail, head, ident = f"v{p}", f"v{i}_op", f"v{i}_in{slot}"
-        if text and (self._enters_frame(p, i) or self.scene.collapse is not None):
+        if text and (spread or self._enters_frame(p, i)):
             factor = f"v{i}_x{slot}"
             factors.append(factor)
             self.through_text += 1
