@@ -56,7 +56,7 @@ def draw_graph(
       legend=True         the gradient colours and the legend that explains them.
       clusters=True       draw each autograd.scope (a layer, a neuron) as a dashed frame.
       max_nodes=1000      above this many Values, refuse (GraphTooLarge) unless collapse= or
-                          focus= is given: dot lays out 1,000 Values in a second or two and
+                          focus= is given: dot lays out 1,000 Values in a few seconds and
                           tens of seconds for a few thousand. A folded drawing is also refused
                           when its boxes need more than max_nodes arrows between them.
       collapse=None       fold the nodes of each autograd.scope into one summary box, at the
