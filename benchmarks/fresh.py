@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import Clock, Contender, GcWatch, Timing  # noqa: E402
 
-# Steps in the timed loop. Five of micrograd's take ~3.5 s, about as long as the rest of its process.
+# Steps in the timed loop: five of micrograd's take 3.5-5 s here, more than all else it runs.
 LOOP_STEPS = 5
 
 
