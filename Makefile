@@ -12,7 +12,7 @@ demo: $(STAMP) dot
 test: $(STAMP) dot
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy autograd nn viz
+	$(VENV)/bin/mypy autograd nn viz benchmarks
 	$(PY) -m pytest
 
 bench: $(STAMP)

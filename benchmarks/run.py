@@ -20,7 +20,7 @@ import io
 import os
 import pstats
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -145,7 +145,7 @@ class Engines:
         }
 
     def timed(
-        self, label: str, contenders: dict[str, Contender | None]
+        self, label: str, contenders: Mapping[str, Contender | None]
     ) -> dict[str, Timing | None]:
         """Time the present contenders together; every engine of the table gets an entry."""
         present = {name: c for name, c in contenders.items() if c is not None}

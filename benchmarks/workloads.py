@@ -303,17 +303,20 @@ def w3_chainrule_raw(d: W3Data, products: bool = False) -> Callable[[Clock], Ste
     return step
 
 
-def w3_chainrule_nn(d: W3Data) -> Callable[[Clock], StepResult]:
-    """The step written with `nn`: Sequential of Dense and ReLU, MSE, and SGD."""
+def _w3_nn(d: W3Data) -> tuple[Any, np.ndarray, np.ndarray, Any, list[Any], Any]:
+    """W3 in nn from the shared weights: (model, X, Y, MSE, parameters in canonical order, SGD)."""
     denses = [nn.Dense(n_in, n_out) for n_in, n_out in zip(W3_SIZES, W3_SIZES[1:])]
     for layer, (W, b) in zip(denses, d.layers):
         layer.load(np.array(W), np.array(b))
     model = nn.Sequential([denses[0], nn.ReLU(), denses[1], nn.ReLU(), denses[2]])
-    X = np.array(d.X)
-    Y = np.array(d.y).reshape(-1, 1)
-    loss_fn = nn.MSE()
     params = _nn_parameters(model, len(_canonical(d.layers)))
-    optimizer = nn.SGD(params, lr=d.lr)
+    X, Y = np.array(d.X), np.array(d.y).reshape(-1, 1)
+    return model, X, Y, nn.MSE(), params, nn.SGD(params, lr=d.lr)
+
+
+def w3_chainrule_nn(d: W3Data) -> Callable[[Clock], StepResult]:
+    """The step written with `nn`: Sequential of Dense and ReLU, MSE, and SGD."""
+    model, X, Y, loss_fn, params, optimizer = _w3_nn(d)
 
     def step(clock: Clock) -> StepResult:
         with clock("forward"):
@@ -331,15 +334,7 @@ def w3_chainrule_nn(d: W3Data) -> Callable[[Clock], StepResult]:
 
 def w3_chainrule_replay(d: W3Data) -> Callable[[Clock], StepResult]:
     """The same nn step, replayed: one sample's graph run over the batch as arrays."""
-    denses = [nn.Dense(n_in, n_out) for n_in, n_out in zip(W3_SIZES, W3_SIZES[1:])]
-    for layer, (W, b) in zip(denses, d.layers):
-        layer.load(np.array(W), np.array(b))
-    model = nn.Sequential([denses[0], nn.ReLU(), denses[1], nn.ReLU(), denses[2]])
-    X = np.array(d.X)
-    Y = np.array(d.y).reshape(-1, 1)
-    loss_fn = nn.MSE()
-    params = _nn_parameters(model, len(_canonical(d.layers)))
-    optimizer = nn.SGD(params, lr=d.lr)
+    model, X, Y, loss_fn, params, optimizer = _w3_nn(d)
 
     def step(clock: Clock) -> StepResult:
         with clock("step"):
@@ -527,15 +522,10 @@ def w4_data(samples: int, classes: int = 3, seed: int = 4) -> W4Data:
 
 def w4_chainrule_nn(d: W4Data) -> Callable[[Clock], StepResult]:
     """The network from `nn`: Sequential([Dense, ReLU, Dense, Softmax]) and CategoricalCrossEntropy."""
-    (W1, b1), (W2, b2) = d.layers
-    dense1, dense2 = nn.Dense(len(W1), len(b1)), nn.Dense(len(W2), len(b2))
-    dense1.load(np.array(W1), np.array(b1))
-    dense2.load(np.array(W2), np.array(b2))
-    model = nn.Sequential([dense1, nn.ReLU(), dense2, nn.Softmax()])
+    model, params = _spiral_nn(d, softmax=True)
     loss_fn = nn.CategoricalCrossEntropy()
     X = np.array(d.X)
     y = np.array(d.y)
-    params = _nn_parameters(model, len(_canonical(d.layers)))
 
     def run(clock: Clock) -> StepResult:
         model.zero_grad()  # untimed: each run starts from fresh leaf gradients
