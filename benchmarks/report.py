@@ -178,6 +178,11 @@ def _verdict(row: Row, met: str, not_met: str) -> str:
 # ---- the tables --------------------------------------------------------------------------------
 
 
+def _header(cols: list[str]) -> list[str]:
+    """A markdown table's first two lines: names, then the first and last column left-aligned."""
+    return ["| " + " | ".join(cols) + " |", "|" + "---|" + "---:|" * (len(cols) - 2) + "---|"]
+
+
 def markdown_table(report: Report, headers: dict[str, str]) -> str:
     """The main table: one row per measured quantity, engines side by side, ratios and targets."""
     cols = [
@@ -187,7 +192,7 @@ def markdown_table(report: Report, headers: dict[str, str]) -> str:
         "chainrule / floor",
         "target",
     ]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" + "---:|" * (len(cols) - 2) + "---|"]
+    lines = _header(cols)
     for row in report.rows:
         lines.append("| " + " | ".join(_table_cells(row)) + " |")
     return "\n".join(lines)
@@ -216,7 +221,7 @@ def replay_table(report: Report) -> str:
         "scalar / numpy",
         "target",
     ]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" + "---:|" * (len(cols) - 2) + "---|"]
+    lines = _header(cols)
     for row in report.replay:
         ratios = [row.ratio(c) for c in ("replay", "scalar")]
         judged = row.met()

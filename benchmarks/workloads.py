@@ -695,6 +695,25 @@ def _book_layers(d: W4Data) -> tuple[Any, Any]:
     return layers[0], layers[1]
 
 
+def _book_epoch(
+    dense1: Any, relu: Any, dense2: Any, loss_activation: Any, optimizer: Any, X: Any, y: Any
+) -> Any:
+    """One epoch of the book's chapter 10 loop: forward, backward, one Adam update; the loss."""
+    dense1.forward(X)
+    relu.forward(dense1.output)
+    dense2.forward(relu.output)
+    loss = loss_activation.forward(dense2.output, y)
+    loss_activation.backward(loss_activation.output, y)
+    dense2.backward(loss_activation.dinputs)
+    relu.backward(dense2.dinputs)
+    dense1.backward(relu.dinputs)
+    optimizer.pre_update_params()
+    optimizer.update_params(dense1)
+    optimizer.update_params(dense2)
+    optimizer.post_update_params()
+    return loss
+
+
 def spiral_step_book(d: W4Data) -> Callable[[Clock], StepResult]:
     """The book's chapter 10 step over nn.reference: forward, loss, backward, Adam's update."""
     dense1, dense2 = _book_layers(d)
@@ -704,18 +723,7 @@ def spiral_step_book(d: W4Data) -> Callable[[Clock], StepResult]:
 
     def step(clock: Clock) -> StepResult:
         with clock("step"):
-            dense1.forward(X)
-            relu.forward(dense1.output)
-            dense2.forward(relu.output)
-            loss = loss_activation.forward(dense2.output, y)
-            loss_activation.backward(loss_activation.output, y)
-            dense2.backward(loss_activation.dinputs)
-            relu.backward(dense2.dinputs)
-            dense1.backward(relu.dinputs)
-            optimizer.pre_update_params()
-            optimizer.update_params(dense1)
-            optimizer.update_params(dense2)
-            optimizer.post_update_params()
+            loss = _book_epoch(dense1, relu, dense2, loss_activation, optimizer, X, y)
         grads = [*dense1.dweights.ravel(), *dense1.dbiases.ravel()]
         grads += [*dense2.dweights.ravel(), *dense2.dbiases.ravel()]
         params = [*dense1.weights.ravel(), *dense1.biases.ravel()]
@@ -754,19 +762,9 @@ def spiral_run_book(d: W4Data, epochs: int) -> Callable[[Clock], tuple[float, fl
         X, y = np.array(d.X), np.array(d.y)
         with clock("run"):
             for _ in range(epochs):
-                dense1.forward(X)
-                relu.forward(dense1.output)
-                dense2.forward(relu.output)
-                loss = loss_activation.forward(dense2.output, y)
+                loss = _book_epoch(dense1, relu, dense2, loss_activation, optimizer, X, y)
+                # backward and the update leave the softmax's output as the forward made it
                 accuracy = np.mean(np.argmax(loss_activation.output, axis=1) == y)
-                loss_activation.backward(loss_activation.output, y)
-                dense2.backward(loss_activation.dinputs)
-                relu.backward(dense2.dinputs)
-                dense1.backward(relu.dinputs)
-                optimizer.pre_update_params()
-                optimizer.update_params(dense1)
-                optimizer.update_params(dense2)
-                optimizer.post_update_params()
         return float(loss), float(accuracy)
 
     return run
